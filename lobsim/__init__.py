@@ -1,0 +1,23 @@
+"""lobsim: an event-driven limit-order-book simulator for optimal trade execution.
+
+The public names are re-exported here; import them from ``lobsim``, not from deep paths.
+"""
+
+from lobsim._version import __version__
+from lobsim.errors import DataError, InputError, LobsimError, ScenarioError, StrategyError
+from lobsim.strategy import BUY, SELL, Observation, Schedule, Strategy, TrainData
+
+__all__ = [
+    "BUY",
+    "SELL",
+    "DataError",
+    "InputError",
+    "LobsimError",
+    "Observation",
+    "ScenarioError",
+    "Schedule",
+    "Strategy",
+    "StrategyError",
+    "TrainData",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from lobsim.cli import main
+
+sys.exit(main())

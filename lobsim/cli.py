@@ -1,0 +1,57 @@
+"""The ``lobsim`` command line.
+
+Each subcommand lives in its own module under :mod:`lobsim.commands`, which defines ``HELP``
+(one line), ``add_arguments(parser)`` and ``main(args) -> int``. Modules are imported only when
+their command runs, so ``lobsim --help`` stays fast.
+
+Exit codes: 0 success, 2 bad input (scenario, data, arguments), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from lobsim._version import __version__
+from lobsim.errors import InputError
+
+# name -> (module, one-line help); the order is the order of `lobsim --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("lobsim.commands.bench", "measure the speed of the engine and the simulator"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lobsim",
+        description="Limit-order-book simulator for optimal trade execution.",
+    )
+    parser.add_argument("--version", action="version", version=f"lobsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.main(args) or 0)
+    except InputError as exc:
+        print(f"lobsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lobsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``lobsim`` subcommand (see :mod:`lobsim.cli`)."""

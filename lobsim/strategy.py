@@ -1,0 +1,171 @@
+"""The strategy contract (DESIGN.md section 3): what a strategy is given and what it returns.
+
+A strategy is a class whose constructor stores its scenario options and does nothing else::
+
+    class Halfway:
+        '''Sell half at the first decision, the rest at the last.'''
+
+        def __init__(self, fraction: float = 0.5):
+            self.fraction = fraction
+
+        def fit(self, train: TrainData) -> None:      # optional
+            pass
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            return np.where(obs.k == 0, obs.initial * (1 - self.fraction), obs.remaining)
+
+``decide`` is called once per decision time for every episode of the batch, in order
+k = 0, 1, ..., K-1. It returns the target *remaining* inventory per episode, shape (E,), any
+real dtype; the simulator rounds to whole shares, clips to [0, remaining] and forces zero at the
+last decision. A strategy may keep state between the calls of one batch and must reset it
+when ``obs.k == 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from lobsim.errors import InputError
+
+if TYPE_CHECKING:
+    from lobsim.market import MarketPanel
+
+SELL = -1
+BUY = 1
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When child orders are decided.
+
+    Minutes of a day are numbered t = 1..``minutes``; bar t covers minute (t-1, t]. Decisions are
+    made at t = ``interval``, 2 ``interval``, ..., up to ``minutes``; the child order decided at t
+    trades in bar t, and the decision sees data up to and including minute t - ``lag``.
+    """
+
+    minutes: int = 390
+    interval: int = 5
+    lag: int = 1
+
+    def __post_init__(self) -> None:
+        if self.minutes < 1:
+            raise InputError(f"schedule: minutes must be >= 1, got {self.minutes}")
+        if not 1 <= self.interval <= self.minutes:
+            raise InputError(
+                f"schedule: interval must be in [1, minutes={self.minutes}], got {self.interval}"
+            )
+        if self.minutes % self.interval:
+            raise InputError(
+                f"schedule: interval={self.interval} does not divide minutes={self.minutes}"
+            )
+        if not 1 <= self.lag <= self.interval:
+            raise InputError(
+                f"schedule: lag must be in [1, interval={self.interval}], got {self.lag}"
+            )
+
+    @property
+    def n_decisions(self) -> int:
+        return self.minutes // self.interval
+
+    @property
+    def decision_times(self) -> np.ndarray:
+        """ndarray(int64, (K,)): the decision minutes t_k = interval * (k + 1)."""
+        return np.arange(self.interval, self.minutes + 1, self.interval, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a strategy sees at decision k, for all E episodes of the batch at once.
+
+    An episode is one (stock, day) pair. The market arrays cover every stock of the universe
+    (so cross-sectional strategies work) and only the minutes 1 .. t - lag: they are read-only
+    views that end at the lag, so reading later data is impossible, not merely discouraged.
+
+    Attributes
+    ----------
+    k : int
+        Decision index, 0 .. K-1.
+    t : int
+        Decision minute (1-based); the child order trades in bar t.
+    schedule : Schedule
+    stock : ndarray(int64, (E,))
+        Column of each episode's stock in ``price``/``volume``/``adv``/``tickers``.
+    day : ndarray(int64, (E,))
+        Index of each episode's day along the first axis of ``price``/``volume``/``dates``.
+    side : ndarray(int8, (E,))
+        -1 for a sell program, +1 for a buy program.
+    initial : ndarray(int64, (E,))
+        The parent order, in shares (positive).
+    remaining : ndarray(int64, (E,))
+        Shares still to trade before this decision's child order.
+    price : ndarray(float64, (D, t - lag, N)), read-only
+        Mid prices of minutes 1 .. t - lag of the batch's days, all N stocks.
+    volume : ndarray(float64, (D, t - lag, N)), read-only
+        Traded volume (shares) of the same minutes.
+    adv : ndarray(float64, (N,))
+        Average daily volume of each stock over the fold's training days.
+    tickers : tuple[str, ...]
+    dates : ndarray(datetime64[D], (D,))
+    """
+
+    k: int
+    t: int
+    schedule: Schedule
+    stock: np.ndarray
+    day: np.ndarray
+    side: np.ndarray
+    initial: np.ndarray
+    remaining: np.ndarray
+    price: np.ndarray
+    volume: np.ndarray
+    adv: np.ndarray
+    tickers: tuple[str, ...]
+    dates: np.ndarray
+
+    @property
+    def n_episodes(self) -> int:
+        return len(self.stock)
+
+    @property
+    def is_last(self) -> bool:
+        return self.k == self.schedule.n_decisions - 1
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """What ``fit`` sees: the fold's training days only.
+
+    Attributes
+    ----------
+    panel : MarketPanel
+        The training days, every stock of the universe.
+    schedule : Schedule
+    book : Any
+        The book model of the run (``lobsim.BookModel``): alpha, epsilon per stock, noise.
+    parent : ndarray(int64, (N,))
+        Parent order size per stock for this fold, in shares.
+    side : int
+        -1 sell, +1 buy.
+    seed : numpy.random.SeedSequence
+        The strategy's own seed for this fold; draw every random number from it.
+    device : str
+        "auto", "cpu" or "cuda", for strategies that can use an accelerator.
+    """
+
+    panel: MarketPanel
+    schedule: Schedule
+    book: Any
+    parent: np.ndarray
+    side: int
+    seed: np.random.SeedSequence
+    device: str = "auto"
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Anything with ``decide(obs) -> ndarray``; ``fit(train)`` is optional."""
+
+    def decide(self, obs: Observation) -> np.ndarray: ...
