@@ -1,0 +1,143 @@
+"""Private njit helpers of the matching kernels: price comparison, the order-id hash table and
+the sorted level arrays of one side of one book.
+
+Layout reminders (see :class:`lobsim.engine.batch.BookState`): the levels of a side are stored
+worst first, so the best level is at index ``n - 1`` and consuming or adding a best level costs
+O(1). Each level holds a doubly linked FIFO queue of order slots.
+
+Performance note. A call to an njit function that LLVM does not inline increments and then
+decrements the reference count of every array it is passed (tuple members included), with
+atomic instructions. That is why the state is four arrays rather than one per field, why these
+helpers take only the array they need, and why the per-fill and per-level loops are written out
+in the kernels instead of calling helpers.
+
+Numba's on-disk cache does not notice edits to this module from the kernels that call it:
+delete ``lobsim/engine/__pycache__`` after changing anything here.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from lobsim.engine.records import (
+    BID,
+    EMPTY_KEY,
+    HT_KEY,
+    HT_SLOT,
+    LV_FIELDS,
+    LV_HEAD,
+    LV_PRICE,
+    LV_QTY,
+    LV_TAIL,
+    NO_PRICE,
+    NO_SLOT,
+)
+
+# Fibonacci hashing multiplier 0x9E3779B97F4A7C15 as a signed int64 (the product wraps).
+_HASH_MUL = -7046029254386353131
+
+
+@njit(cache=True)
+def better(side, p, q):
+    """True if price p is strictly better than q on ``side`` (higher bid, lower ask)."""
+    if side == BID:
+        return p > q
+    return p < q
+
+
+@njit(cache=True)
+def _home(order_id, mask):
+    h = order_id * _HASH_MUL
+    return (h ^ (h >> 29)) & mask
+
+
+@njit(cache=True)
+def ht_find(table, b, order_id):
+    """Position of ``order_id`` in book b's table, or -1 (linear probing; never full)."""
+    mask = table.shape[1] - 1
+    i = _home(order_id, mask)
+    while True:
+        k = table[b, i, HT_KEY]
+        if k == order_id:
+            return i
+        if k == EMPTY_KEY:
+            return -1
+        i = (i + 1) & mask
+
+
+@njit(cache=True)
+def ht_insert(table, b, order_id, slot):
+    mask = table.shape[1] - 1
+    i = _home(order_id, mask)
+    while table[b, i, HT_KEY] != EMPTY_KEY:
+        i = (i + 1) & mask
+    table[b, i, HT_KEY] = order_id
+    table[b, i, HT_SLOT] = slot
+
+
+@njit(cache=True)
+def ht_remove_at(table, b, pos):
+    """Delete the entry at ``pos`` by shifting later entries back (no tombstones)."""
+    mask = table.shape[1] - 1
+    i = pos
+    j = pos
+    while True:
+        j = (j + 1) & mask
+        k = table[b, j, HT_KEY]
+        if k == EMPTY_KEY:
+            break
+        home = _home(k, mask)
+        # The entry at j may move into the hole at i only if its home is not in (i, j].
+        if i <= j:
+            stays = i < home <= j
+        else:
+            stays = home > i or home <= j
+        if not stays:
+            table[b, i, HT_KEY] = k
+            table[b, i, HT_SLOT] = table[b, j, HT_SLOT]
+            i = j
+    table[b, i, HT_KEY] = EMPTY_KEY
+
+
+@njit(cache=True)
+def find_level(levels, b, side, n, price):
+    """Scan the n levels of ``side`` from the best down: (index, found). When not found, a
+    level for ``price`` belongs at index + 1."""
+    i = n - 1
+    while i >= 0 and better(side, levels[b, side, i, LV_PRICE], price):
+        i -= 1
+    return i, i >= 0 and levels[b, side, i, LV_PRICE] == price
+
+
+@njit(cache=True)
+def open_level(levels, b, side, i, n, price):
+    """Shift levels i .. n-1 up by one and put an empty level for ``price`` at i."""
+    for j in range(n, i, -1):
+        for f in range(LV_FIELDS):
+            levels[b, side, j, f] = levels[b, side, j - 1, f]
+    levels[b, side, i, LV_PRICE] = price
+    levels[b, side, i, LV_QTY] = 0
+    levels[b, side, i, LV_HEAD] = NO_SLOT
+    levels[b, side, i, LV_TAIL] = NO_SLOT
+
+
+@njit(cache=True)
+def close_level(levels, b, side, i, n):
+    """Shift levels i+1 .. n-1 down by one, dropping level i."""
+    for j in range(i, n - 1):
+        for f in range(LV_FIELDS):
+            levels[b, side, j, f] = levels[b, side, j + 1, f]
+
+
+@njit(cache=True)
+def marketable_qty(levels, b, opp, n_opp, limit, qty):
+    """Shares resting on side ``opp`` at prices a taker limited at ``limit`` accepts, counted
+    until ``qty`` is reached (enough to know whether the taker would rest)."""
+    total = 0
+    i = n_opp - 1
+    while i >= 0 and total < qty:
+        if limit != NO_PRICE and better(opp, limit, levels[b, opp, i, LV_PRICE]):
+            break
+        total += levels[b, opp, i, LV_QTY]
+        i -= 1
+    return total

@@ -1,0 +1,242 @@
+"""Bulk loading of a side's resting depth (the per-minute book rebuild of the simulator).
+
+See :mod:`lobsim.engine.kernels` for the queue rule: a load withdraws the side's previous bulk
+depth and appends the new depth behind the own orders resting at each price.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from lobsim.engine._ops import better
+from lobsim.engine.records import (
+    ASK,
+    BID,
+    BK_FREE,
+    BK_LEVELS,
+    BK_NFREE,
+    BK_OWN,
+    BK_STATUS,
+    BULK_ID,
+    ERR_BAD_ARGUMENT,
+    ERR_BAD_DEPTH,
+    ERR_CROSSED,
+    ERR_LEVELS_FULL,
+    ERR_ORDERS_FULL,
+    LV_FIELDS,
+    LV_HEAD,
+    LV_PRICE,
+    LV_QTY,
+    LV_TAIL,
+    MAX_QTY,
+    MIN_PRICE,
+    NO_PRICE,
+    NO_SLOT,
+    OK,
+    OR_ID,
+    OR_NEXT,
+    OR_PREV,
+    OR_PRICE,
+    OR_QTY,
+    OR_SIDE,
+)
+
+
+@njit(cache=True)
+def _check_depth(levels, orders, books, b, side, prices, qtys, n):
+    """Status of a bulk load before anything changes, and the number of levels after it."""
+    if (side != BID and side != ASK) or n < 0 or n > prices.shape[0] or n > qtys.shape[0]:
+        return ERR_BAD_ARGUMENT, 0
+    nnz = 0
+    first = NO_PRICE
+    for k in range(n):
+        if prices[k] < MIN_PRICE or qtys[k] < 0 or qtys[k] > MAX_QTY:
+            return ERR_BAD_DEPTH, 0
+        if k > 0 and not better(side, prices[k - 1], prices[k]):
+            return ERR_BAD_DEPTH, 0
+        if qtys[k] > 0:
+            nnz += 1
+            if first == NO_PRICE:
+                first = prices[k]
+    opp = 1 - side
+    m_opp = books[b, BK_LEVELS + opp]
+    if nnz > 0 and m_opp > 0 and not better(opp, first, levels[b, opp, m_opp - 1, LV_PRICE]):
+        return ERR_CROSSED, 0
+    m = books[b, BK_LEVELS + side]
+    if books[b, BK_OWN + side] == 0:
+        # Only bulk depth rests on the side: exactly one bulk order per level.
+        if nnz > levels.shape[2]:
+            return ERR_LEVELS_FULL, 0
+        if nnz > books[b, BK_NFREE] + m:
+            return ERR_ORDERS_FULL, 0
+        return OK, nnz
+    # Count the levels that keep own orders merged with the loaded non-empty levels.
+    old_bulk = 0
+    union = 0
+    k = 0
+    for i in range(m - 1, -1, -1):
+        has_own = False
+        s = levels[b, side, i, LV_HEAD]
+        while s != NO_SLOT:
+            if orders[b, s, OR_ID] == BULK_ID:
+                old_bulk += 1
+            else:
+                has_own = True
+            s = orders[b, s, OR_NEXT]
+        if has_own:
+            p = levels[b, side, i, LV_PRICE]
+            while k < n and (qtys[k] == 0 or better(side, prices[k], p)):
+                if qtys[k] > 0:
+                    union += 1
+                k += 1
+            if k < n and prices[k] == p:
+                k += 1
+            union += 1
+    for rest in range(k, n):
+        if qtys[rest] > 0:
+            union += 1
+    if union > levels.shape[2]:
+        return ERR_LEVELS_FULL, 0
+    if nnz > books[b, BK_NFREE] + old_bulk:
+        return ERR_ORDERS_FULL, 0
+    return OK, union
+
+
+@njit(cache=True)
+def _replace_bulk_only(levels, orders, books, b, side, prices, qtys, n, nnz):
+    """load_side when the side holds no own orders, so each level is one bulk order: the
+    common case of the simulator, written out for speed."""
+    free = books[b, BK_FREE]
+    m = books[b, BK_LEVELS + side]
+    for i in range(m):
+        s = levels[b, side, i, LV_HEAD]
+        orders[b, s, OR_QTY] = 0
+        orders[b, s, OR_NEXT] = free
+        free = s
+    dst = nnz - 1
+    for k in range(n):
+        q = qtys[k]
+        if q == 0:
+            continue
+        s = free
+        free = orders[b, s, OR_NEXT]
+        orders[b, s, OR_ID] = BULK_ID
+        orders[b, s, OR_PRICE] = prices[k]
+        orders[b, s, OR_QTY] = q
+        orders[b, s, OR_SIDE] = side
+        orders[b, s, OR_NEXT] = NO_SLOT
+        orders[b, s, OR_PREV] = NO_SLOT
+        levels[b, side, dst, LV_PRICE] = prices[k]
+        levels[b, side, dst, LV_QTY] = q
+        levels[b, side, dst, LV_HEAD] = s
+        levels[b, side, dst, LV_TAIL] = s
+        dst -= 1
+    books[b, BK_FREE] = free
+    books[b, BK_NFREE] += m - nnz
+    books[b, BK_LEVELS + side] = nnz
+
+
+@njit(cache=True)
+def load_side(state, b, side, prices, qtys, n):
+    """Replace the bulk (anonymous) depth of ``side`` of book b by n levels.
+
+    The previous bulk depth of the side is withdrawn; own resting orders survive and keep their
+    place, ahead of the new depth at their price. Levels with qty 0 are skipped; ``n == 0``
+    clears the side's bulk depth. Each non-empty level takes one order slot.
+
+    Parameters
+    ----------
+    state : BookState
+    b : int
+        Book index.
+    side : int
+        BID or ASK.
+    prices : ndarray(int64, (>= n,))
+        Level prices in ticks, best first, strictly monotone (bids falling, asks rising).
+    qtys : ndarray(int64, (>= n,))
+        Shares per level, 0 <= qty <= MAX_QTY.
+    n : int
+        Number of levels to read.
+
+    Returns
+    -------
+    int
+        OK, or the ERR_* code of the refusal (also the book's status); a refused load changes
+        nothing. Depth that would cross the opposite side is refused (ERR_CROSSED).
+    """
+    levels = state.levels
+    orders = state.orders
+    books = state.books
+    code, union = _check_depth(levels, orders, books, b, side, prices, qtys, n)
+    if code != OK:
+        books[b, BK_STATUS] = code
+        return code
+    if books[b, BK_OWN + side] == 0:
+        _replace_bulk_only(levels, orders, books, b, side, prices, qtys, n, union)
+        return OK
+    # Withdraw the old bulk orders and close the levels they leave empty.
+    w = 0
+    for i in range(books[b, BK_LEVELS + side]):
+        s = levels[b, side, i, LV_HEAD]
+        while s != NO_SLOT:
+            nxt = orders[b, s, OR_NEXT]
+            if orders[b, s, OR_ID] == BULK_ID:
+                prev = orders[b, s, OR_PREV]
+                if prev == NO_SLOT:
+                    levels[b, side, i, LV_HEAD] = nxt
+                else:
+                    orders[b, prev, OR_NEXT] = nxt
+                if nxt == NO_SLOT:
+                    levels[b, side, i, LV_TAIL] = prev
+                else:
+                    orders[b, nxt, OR_PREV] = prev
+                levels[b, side, i, LV_QTY] -= orders[b, s, OR_QTY]
+                orders[b, s, OR_QTY] = 0
+                orders[b, s, OR_NEXT] = books[b, BK_FREE]
+                books[b, BK_FREE] = s
+                books[b, BK_NFREE] += 1
+            s = nxt
+        if levels[b, side, i, LV_HEAD] != NO_SLOT:
+            if w != i:
+                for f in range(LV_FIELDS):
+                    levels[b, side, w, f] = levels[b, side, i, f]
+            w += 1
+    # Merge in place from the top: the w own levels (index r, best first) with the loaded
+    # ones (index k, best first). dst >= r throughout, so no level is overwritten unread.
+    r = w - 1
+    k = 0
+    for dst in range(union - 1, -1, -1):
+        while k < n and qtys[k] == 0:
+            k += 1
+        if k < n and (r < 0 or better(side, prices[k], levels[b, side, r, LV_PRICE])):
+            levels[b, side, dst, LV_PRICE] = prices[k]
+            levels[b, side, dst, LV_QTY] = 0
+            levels[b, side, dst, LV_HEAD] = NO_SLOT
+            levels[b, side, dst, LV_TAIL] = NO_SLOT
+        else:
+            if r != dst:
+                for f in range(LV_FIELDS):
+                    levels[b, side, dst, f] = levels[b, side, r, f]
+            r -= 1
+            if k >= n or prices[k] != levels[b, side, dst, LV_PRICE]:
+                continue
+        # Append loaded level k as one bulk order at the back of level dst.
+        s = books[b, BK_FREE]
+        books[b, BK_FREE] = orders[b, s, OR_NEXT]
+        books[b, BK_NFREE] -= 1
+        orders[b, s, OR_ID] = BULK_ID
+        orders[b, s, OR_PRICE] = prices[k]
+        orders[b, s, OR_QTY] = qtys[k]
+        orders[b, s, OR_SIDE] = side
+        tail = levels[b, side, dst, LV_TAIL]
+        orders[b, s, OR_PREV] = tail
+        orders[b, s, OR_NEXT] = NO_SLOT
+        if tail == NO_SLOT:
+            levels[b, side, dst, LV_HEAD] = s
+        else:
+            orders[b, tail, OR_NEXT] = s
+        levels[b, side, dst, LV_TAIL] = s
+        levels[b, side, dst, LV_QTY] += qtys[k]
+        k += 1
+    books[b, BK_LEVELS + side] = union
+    return OK
