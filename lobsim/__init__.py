@@ -4,8 +4,30 @@ The public names are re-exported here; import them from ``lobsim``, not from dee
 """
 
 from lobsim._version import __version__
+from lobsim.books import BookModel, Drought, calibrate_epsilon, cost_exponent, powerlaw_cost
+from lobsim.books.walk import book_walk_cost, walk_costs_in_minute
 from lobsim.engine import FILL_DTYPE, BookBatch, OrderBook, ReferenceBook
 from lobsim.errors import DataError, InputError, LobsimError, ScenarioError, StrategyError
+from lobsim.market import (
+    Fold,
+    MarketPanel,
+    SynthParams,
+    load_bars,
+    load_panel,
+    save_panel,
+    synthesize_market,
+    walk_forward_folds,
+)
+from lobsim.plugins import load_strategy
+from lobsim.scenario import (
+    Scenario,
+    Variant,
+    expand_sweep,
+    load_scenario,
+    parse_scenario,
+    resolve_strategies,
+)
+from lobsim.simulation import SimulationResult, simulate
 from lobsim.strategy import BUY, SELL, Observation, Schedule, Strategy, TrainData
 
 __all__ = [
@@ -13,16 +35,40 @@ __all__ = [
     "FILL_DTYPE",
     "SELL",
     "BookBatch",
+    "BookModel",
     "DataError",
+    "Drought",
+    "Fold",
     "InputError",
     "LobsimError",
+    "MarketPanel",
     "Observation",
     "OrderBook",
     "ReferenceBook",
+    "Scenario",
     "ScenarioError",
     "Schedule",
+    "SimulationResult",
     "Strategy",
     "StrategyError",
+    "SynthParams",
     "TrainData",
+    "Variant",
     "__version__",
+    "book_walk_cost",
+    "calibrate_epsilon",
+    "cost_exponent",
+    "expand_sweep",
+    "load_bars",
+    "load_panel",
+    "load_scenario",
+    "load_strategy",
+    "parse_scenario",
+    "powerlaw_cost",
+    "resolve_strategies",
+    "save_panel",
+    "simulate",
+    "synthesize_market",
+    "walk_costs_in_minute",
+    "walk_forward_folds",
 ]

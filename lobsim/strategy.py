@@ -153,6 +153,8 @@ class TrainData:
         The strategy's own seed for this fold; draw every random number from it.
     device : str
         "auto", "cpu" or "cuda", for strategies that can use an accelerator.
+    permanent_impact : float
+        g of the run's linear permanent impact (DESIGN.md section 1).
     """
 
     panel: MarketPanel
@@ -162,6 +164,7 @@ class TrainData:
     side: int
     seed: np.random.SeedSequence
     device: str = "auto"
+    permanent_impact: float = 0.0
 
 
 @runtime_checkable

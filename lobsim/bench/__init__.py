@@ -13,6 +13,8 @@ import importlib
 # name -> module; add a line per benchmark.
 BENCHMARKS: dict[str, str] = {
     "engine": "lobsim.bench.engine",
+    "simulate": "lobsim.bench.simulate",
+    "market": "lobsim.bench.market",
 }
 
 

@@ -1,0 +1,138 @@
+"""``lobsim data synth`` writes a synthetic market; ``lobsim data check`` validates bar files.
+
+``data check`` prints a short summary of a good file and exits 0; bad data exits 2 with the
+error naming the file, row and column (the CLI turns the DataError into exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+
+from lobsim.errors import InputError
+from lobsim.market.loaders import load_bars, save_panel
+from lobsim.market.panel import MarketPanel
+from lobsim.market.synth import VOLUME_MODES, synthesize_market
+from lobsim.market.validate import DataWarning, MissingMinutesWarning, ShortDayWarning
+
+HELP = "generate a synthetic market (synth) or check a minute-bar file (check)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    synth = actions.add_parser(
+        "synth",
+        help="write a synthetic S&P 100-like market",
+        description="Write a synthetic market, atomically. The format follows --out: "
+        "FILE.parquet or FILE.csv (long format), or a directory (Parquet partitioned by ticker).",
+    )
+    synth.add_argument("--out", required=True, help="FILE.parquet, FILE.csv or DIRECTORY")
+    synth.add_argument("--stocks", type=int, default=100, help="number of stocks (100)")
+    synth.add_argument("--days", type=int, default=600, help="number of trading days (600)")
+    synth.add_argument("--minutes", type=int, default=390, help="minutes per day (390)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    synth.add_argument(
+        "--volume-mode", choices=list(VOLUME_MODES), default="stochastic", help="(stochastic)"
+    )
+    synth.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="threads; the output does not depend on it",
+    )
+    check = actions.add_parser(
+        "check",
+        help="validate a minute-bar file and summarise it",
+        description="Load FILE with every check of lobsim.load_bars and print a summary; "
+        "exit 2 with the error (file, row, column) if the data is refused.",
+    )
+    check.add_argument("file", help="CSV or Parquet file, or a saved panel directory")
+    check.add_argument("--ticker", help="FILE is a headerless vendor file of this ticker")
+    check.add_argument("--tz", help="zone of timestamps written without offset")
+    check.add_argument("--exchange-tz", help="exchange time zone (America/New_York)")
+    check.add_argument("--session", help="regular session OPEN-CLOSE (09:30-16:00)")
+    check.add_argument(
+        "--stamp", choices=["end", "start"], default="end", help="bars stamped by (end)"
+    )
+    check.add_argument("--sort", action="store_true", help="accept unsorted timestamps")
+    check.add_argument("--min-minutes", type=int, help="drop days below (90%% of the session)")
+
+
+def main(args: argparse.Namespace) -> int:
+    return _synth(args) if args.data_command == "synth" else _check(args)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    panel = synthesize_market(
+        args.stocks,
+        args.days,
+        minutes=args.minutes,
+        seed=args.seed,
+        volume_mode=args.volume_mode,
+        workers=args.workers,
+    )
+    generated = time.perf_counter()
+    save_panel(panel, args.out)
+    print(
+        f"wrote {args.out}: {_shape(panel)}, seed {args.seed}, {args.volume_mode} volume "
+        f"(generate {generated - started:.1f} s, write {time.perf_counter() - generated:.1f} s)"
+    )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    session = None
+    if args.session is not None:
+        parts = args.session.split("-")
+        if len(parts) != 2:
+            raise InputError(
+                f"--session: expected OPEN-CLOSE, e.g. 09:30-16:00, got {args.session!r}"
+            )
+        session = (parts[0], parts[1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        panel = load_bars(
+            args.file,
+            ticker=args.ticker,
+            tz=args.tz,
+            exchange_tz=args.exchange_tz,
+            session=session,
+            stamp=args.stamp,
+            sort=args.sort,
+            min_minutes=args.min_minutes,
+        )
+    notes = [w.message for w in caught if isinstance(w.message, DataWarning)]
+    for other in caught:
+        if not isinstance(other.message, DataWarning):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    filled = sum(n.filled for n in notes if isinstance(n, MissingMinutesWarning))
+    dropped = [d for n in notes if isinstance(n, ShortDayWarning) for d in n.dates]
+    adv = panel.adv
+    open_, close = panel.session
+    print(f"{args.file}: ok, {_shape(panel)}")
+    print(f"  tickers: {', '.join(panel.tickers[:5])}{' ...' if panel.n_stocks > 5 else ''}")
+    print(f"  dates: {panel.dates[0]} .. {panel.dates[-1]}")
+    print(
+        f"  session: {open_}-{close} {panel.timezone}, bars stamped by the "
+        f"{args.stamp} of their minute"
+    )
+    print(
+        f"  missing minutes filled: {filled:,} of {panel.price.size:,} "
+        f"({100 * filled / panel.price.size:.2f}%; volume 0, price carried forward)"
+    )
+    shown = f": {', '.join(dropped[:10])}{' ...' if len(dropped) > 10 else ''}" if dropped else ""
+    print(f"  days dropped (too short): {len(dropped)}{shown}")
+    print(
+        f"  average daily volume: min {adv.min():,.0f}, median {np.median(adv):,.0f}, "
+        f"max {adv.max():,.0f} shares"
+    )
+    return 0
+
+
+def _shape(panel: MarketPanel) -> str:
+    return f"{panel.n_stocks} stocks x {panel.n_days} days x {panel.n_minutes} minutes"
