@@ -6,6 +6,7 @@ The public names are re-exported here; import them from ``lobsim``, not from dee
 from lobsim._version import __version__
 from lobsim.books import BookModel, Drought, calibrate_epsilon, cost_exponent, powerlaw_cost
 from lobsim.books.walk import book_walk_cost, walk_costs_in_minute
+from lobsim.check import CheckReport, check_strategy
 from lobsim.engine import FILL_DTYPE, BookBatch, OrderBook, ReferenceBook
 from lobsim.errors import DataError, InputError, LobsimError, ScenarioError, StrategyError
 from lobsim.market import (
@@ -36,6 +37,7 @@ __all__ = [
     "SELL",
     "BookBatch",
     "BookModel",
+    "CheckReport",
     "DataError",
     "Drought",
     "Fold",
@@ -57,6 +59,7 @@ __all__ = [
     "__version__",
     "book_walk_cost",
     "calibrate_epsilon",
+    "check_strategy",
     "cost_exponent",
     "expand_sweep",
     "load_bars",

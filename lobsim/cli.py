@@ -18,6 +18,10 @@ from lobsim.errors import InputError
 
 # name -> (module, one-line help); the order is the order of `lobsim --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "strategies": (
+        "lobsim.commands.strategies",
+        "list the available strategies with their options",
+    ),
     "validate": ("lobsim.commands.validate", "check a scenario file and show it resolved"),
     "data": ("lobsim.commands.data", "generate a synthetic market or check a minute-bar file"),
     "bench": ("lobsim.commands.bench", "measure the speed of the engine and the simulator"),

@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "engine": "lobsim.bench.engine",
     "simulate": "lobsim.bench.simulate",
     "market": "lobsim.bench.market",
+    "strategies": "lobsim.bench.strategies",
 }
 
 

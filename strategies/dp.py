@@ -1,0 +1,202 @@
+"""An adaptive execution policy by dynamic programming on (remaining inventory, volume state).
+
+The walk of n shares against a bar of volume V costs c S n**p V**(-phi), phi = 1 / (1 + a),
+p = 1 + phi (DESIGN.md section 1). What the strategy cannot see is the volume of the bar its
+child order trades in; what it can see is how the day's volume has run so far. The volume
+state of decision k is
+
+    z_k = log( sum_t w_t V_t / sum_t w_t m_t ),   w_t = 2 ** (-(T_k - t) / half_life),
+
+over the visible minutes t <= T_k = t_k - lag, with m the training mean volume per minute:
+the recent volume relative to its profile (``half_life=inf``: the day so far). z is cut into
+``bins`` states at the stock's training quantiles. On the training days the strategy counts,
+per stock, the transitions b_k -> b_{k+1} from one decision to the next and averages
+(V_{t_k} / m_{t_k}) ** (-phi), the factor of the expected cost of the traded bar, per state;
+both are shrunk towards the average over all stocks (``prior`` pseudo-observations), so a
+state that a stock rarely visits borrows strength from the others.
+
+Bellman's recursion (Bertsekas, Dynamic Programming and Optimal Control, vol. I, ch. 1) then
+runs backwards over the decisions on a log-spaced grid of remaining inventory x the states:
+
+    J_k(q, b) = min_{0 <= q' <= q}  c_k(b) (q - q')**p + lambda sigma^2 tau q'^2
+                                    + sum_b' P(b' | b) J_{k+1}(q', b'),
+    J_{K-1}(q, b) = c_{K-1}(b) q**p,
+
+with c_k(b) = (m_{t_k} / mean m)**(-phi) E[(V_{t_k} / m_{t_k})**(-phi) | b]. With no risk
+aversion (the default) J_k(q, b) = A_k(b) q**p exactly and the policy keeps the fraction
+U / (W + U) of its holdings, where W = c_k(b) ** (-1/phi) is the effective volume of the bar
+about to trade and U = (sum_b' P(b' | b) A_{k+1}(b')) ** (-1/phi) that of the rest of the day:
+it trades faster than VWAP when the state says the coming bars are busier than the profile,
+slower when they are quieter. With a single state it is the moment-weighted VWAP.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+
+from lobsim import InputError, Observation, TrainData
+from strategies._calibration import (
+    book_alpha,
+    impact_coefficient,
+    intraday_sigma,
+    reference_price,
+)
+from strategies._dp_kernels import backward_induction_nb, policy_nb, volume_state_nb
+
+# The inventory grid, in units of the training parent order: log-spaced, so the relative
+# resolution is the same for the last shares as for the first.
+_GRID_LOW = 1e-6
+_GRID_HIGH = 4.0
+_GRID_POINTS = 49
+_RATIO_FLOOR = 1e-3  # a bar with V / m below this counts as this thin (V = 0 has no depth)
+
+
+class DynamicProgramming:
+    """Adaptive policy by backward induction on remaining inventory x a volume state."""
+
+    def __init__(
+        self,
+        bins: int = 12,
+        half_life: float = 8.0,
+        prior: float = 50.0,
+        risk_aversion: float = 0.0,
+    ) -> None:
+        self.bins = bins
+        self.half_life = half_life
+        self.prior = prior
+        self.risk_aversion = risk_aversion
+
+    def _check_options(self) -> None:
+        if isinstance(self.bins, bool) or not isinstance(self.bins, Integral) or self.bins < 1:
+            raise InputError(f"dp: bins must be an int >= 1, got {self.bins!r}")
+        if not self.half_life > 0:
+            raise InputError(f"dp: half_life must be > 0 minutes (or inf), got {self.half_life!r}")
+        if not (math.isfinite(self.prior) and self.prior >= 0):
+            raise InputError(f"dp: prior must be a finite number >= 0, got {self.prior!r}")
+        if not (math.isfinite(self.risk_aversion) and self.risk_aversion >= 0):
+            raise InputError(f"dp: risk_aversion must be >= 0 (1 / $), got {self.risk_aversion!r}")
+
+    def fit(self, train: TrainData) -> None:
+        """Estimate the volume model per stock and solve the Bellman recursion."""
+        self._check_options()
+        schedule = train.schedule
+        volume = train.panel.volume
+        n_stocks = volume.shape[2]
+        phi = 1.0 / (1.0 + book_alpha(train))
+        self.schedule_ = schedule
+        self.power_ = 1.0 + phi
+        self.decay_ = 0.5 ** (1.0 / self.half_life)
+        self.profile_ = volume.mean(axis=0)  # (M, N)
+        visible = schedule.decision_times - schedule.lag
+        states = np.empty((volume.shape[0], len(visible), n_stocks))
+        volume_state_nb(volume, self.profile_, visible, self.decay_, states)
+        self.edges_ = _bin_edges(states, self.bins)  # (N, B - 1)
+        labels = _label(states, self.edges_)  # (D, K, N)
+
+        bars = schedule.decision_times - 1
+        mean_bar = np.maximum(self.profile_[bars], 1e-300)  # (K, N)
+        ratio = np.maximum(volume[:, bars, :] / mean_bar, _RATIO_FLOOR)
+        factor = _state_means(ratio ** (-phi), labels, self.bins, self.prior)  # (N, B)
+        relative = mean_bar / mean_bar.mean(axis=0)
+        # C order throughout: the kernels are compiled for one layout.
+        self.cost_ = np.ascontiguousarray((relative ** (-phi)).T[:, :, None] * factor[:, None])
+        self.transition_ = np.ascontiguousarray(_transitions(labels, self.bins, self.prior))
+
+        # Holdings are measured in units X of the training parent order (the risk term is
+        # not homogeneous in X, so the grid needs a unit).
+        self.unit_ = np.maximum(np.asarray(train.parent, dtype=np.float64), 1.0)
+        self.risk_ = np.zeros(n_stocks)
+        if self.risk_aversion > 0:
+            scale = impact_coefficient(train) * reference_price(train)
+            tau = 1.0 / schedule.n_decisions
+            self.risk_ = (
+                self.risk_aversion
+                * intraday_sigma(train) ** 2
+                * tau
+                * self.unit_ ** (1.0 - phi)
+                * mean_bar.mean(axis=0) ** phi
+                / scale
+            )
+        self.grid_ = (math.log(_GRID_LOW), math.log(_GRID_HIGH / _GRID_LOW) / (_GRID_POINTS - 1))
+        self.future_ = np.empty((n_stocks, schedule.n_decisions, self.bins, _GRID_POINTS))
+        backward_induction_nb(
+            self.cost_, self.transition_, self.risk_, self.power_, *self.grid_, self.future_
+        )
+
+    def volume_state(self, obs: Observation) -> np.ndarray:
+        """ndarray(int64, (E,)): each episode's volume-state bin at this decision."""
+        n_visible = obs.volume.shape[1]
+        if n_visible == 0:
+            z = np.zeros(obs.n_episodes)
+        else:
+            weights = self.decay_ ** np.arange(n_visible - 1, -1, -1, dtype=np.float64)
+            recent = obs.volume[obs.day, :, obs.stock] @ weights  # (E,)
+            expected = weights @ self.profile_[:n_visible, obs.stock]  # (E,)
+            z = np.log(np.maximum(recent, 1e-12 * expected) / np.maximum(expected, 1e-300))
+            z = np.where(expected > 0, z, 0.0)
+        return (z[:, None] > self.edges_[obs.stock]).sum(axis=1).astype(np.int64)
+
+    def decide(self, obs: Observation) -> np.ndarray:
+        if not hasattr(self, "future_"):
+            raise InputError("dp: fit() must run before decide()")
+        if obs.schedule != self.schedule_:
+            raise InputError(
+                f"dp: fitted for {self.schedule_} but asked to decide on {obs.schedule}"
+            )
+        q = obs.remaining / self.unit_[obs.stock]
+        keep = np.empty(obs.n_episodes)
+        policy_nb(
+            q,
+            obs.stock,
+            self.volume_state(obs),
+            obs.k,
+            self.cost_,
+            self.risk_,
+            self.power_,
+            self.future_,
+            *self.grid_,
+            keep,
+        )
+        return keep * obs.remaining
+
+
+def _bin_edges(states: np.ndarray, bins: int) -> np.ndarray:
+    """Per stock, the training quantiles that cut z into ``bins`` equally likely states."""
+    levels = np.arange(1, bins) / bins
+    flat = states.reshape(-1, states.shape[2])
+    return np.quantile(flat, levels, axis=0).T.copy()  # (N, B - 1)
+
+
+def _label(states: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The bin of every z: (D, K, N) float -> (D, K, N) int64, with per-stock edges."""
+    return (states[..., None] > edges[None, None, :, :]).sum(axis=-1).astype(np.int64)
+
+
+def _state_means(values: np.ndarray, labels: np.ndarray, bins: int, prior: float) -> np.ndarray:
+    """Mean of ``values`` (D, K, N) per stock and state, shrunk to the all-stock mean."""
+    n_stocks = values.shape[2]
+    sums = np.zeros((n_stocks, bins))
+    counts = np.zeros((n_stocks, bins))
+    stock = np.broadcast_to(np.arange(n_stocks), labels.shape)
+    np.add.at(sums, (stock.ravel(), labels.ravel()), values.ravel())
+    np.add.at(counts, (stock.ravel(), labels.ravel()), 1.0)
+    pooled = sums.sum(axis=0) / np.maximum(counts.sum(axis=0), 1.0)
+    pooled = np.where(counts.sum(axis=0) > 0, pooled, values.mean())
+    return (sums + prior * pooled) / np.maximum(counts + prior, 1e-300)
+
+
+def _transitions(labels: np.ndarray, bins: int, prior: float) -> np.ndarray:
+    """P(b' | b) per stock from consecutive decisions, shrunk to the all-stock matrix."""
+    n_stocks = labels.shape[2]
+    counts = np.zeros((n_stocks, bins, bins))
+    stock = np.broadcast_to(np.arange(n_stocks), labels[:, 1:].shape)
+    np.add.at(counts, (stock.ravel(), labels[:, :-1].ravel(), labels[:, 1:].ravel()), 1.0)
+    pooled = counts.sum(axis=0)
+    rows = pooled.sum(axis=1, keepdims=True)
+    pooled = np.where(rows > 0, pooled / np.maximum(rows, 1.0), 1.0 / bins)
+    mixed = counts + prior * pooled[None]
+    total = mixed.sum(axis=2, keepdims=True)
+    return np.where(total > 0, mixed / np.maximum(total, 1e-300), 1.0 / bins)

@@ -1,0 +1,158 @@
+"""The dynamic-programming strategy: its recursion, its adaptivity and its cost against VWAP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lobsim import InputError, MarketPanel, Schedule, load_strategy, synthesize_market
+from strategies._dp_kernels import policy_nb
+from strategies.almgren_chriss import PowerLawAC
+from strategies.dp import DynamicProgramming
+from strategies.vwap import VWAP
+from tests.strategies.folds import make_fold
+
+
+@pytest.fixture(scope="module")
+def fold():
+    return make_fold(n_stocks=6, train_days=40, test_days=3, seed=11)
+
+
+def effective_volume_policy(dp: DynamicProgramming) -> np.ndarray:
+    """The risk-neutral optimum by its closed form, independently of the kernels.
+
+    J_k(q, b) = A_k(b) q**p; keeping theta q costs c (1 - theta)**p + theta**p Abar, minimised
+    by theta = U / (W + U) with W = c**(-1/phi), U = Abar**(-1/phi), and then
+    A_k = (W + U)**(-phi). Returns theta, (N, K - 1, B).
+    """
+    phi = dp.power_ - 1.0
+    cost, trans = dp.cost_, dp.transition_
+    n_stocks, steps, bins = cost.shape
+    a = cost[:, -1, :]
+    theta = np.empty((n_stocks, steps - 1, bins))
+    for k in range(steps - 2, -1, -1):
+        future = np.einsum("ibc,ic->ib", trans, a) ** (-1.0 / phi)
+        now = cost[:, k, :] ** (-1.0 / phi)
+        theta[:, k] = future / (now + future)
+        a = (now + future) ** (-phi)
+    return theta
+
+
+def hot_day(fold, factor: float) -> MarketPanel:
+    """One test day whose every minute trades ``factor`` times the training mean."""
+    profile = fold.train.panel.volume.mean(axis=0)[None]
+    return MarketPanel(
+        fold.test.price[:1], factor * profile, fold.test.tickers, fold.test.dates[:1]
+    )
+
+
+def test_risk_neutral_policy_is_the_effective_volume_recursion(fold):
+    dp = fold.fitted(DynamicProgramming())
+    expected = effective_volume_policy(dp)
+    n_stocks, steps, bins = dp.cost_.shape
+    keep = np.empty(n_stocks)
+    stocks = np.arange(n_stocks)
+
+    for k in (0, 30, steps - 2):
+        for b in (0, bins // 2, bins - 1):
+            state = np.full(n_stocks, b)
+            q = np.full(n_stocks, 0.37)
+            policy_nb(q, stocks, state, k, dp.cost_, dp.risk_, dp.power_, dp.future_,
+                      *dp.grid_, keep)  # fmt: skip
+            np.testing.assert_allclose(keep, expected[:, k, b], rtol=1e-9)
+
+
+def test_single_state_is_vwap(fold):
+    dp = fold.fitted(DynamicProgramming(bins=1))
+    done = fold.fitted(VWAP()).done_  # (N, K): VWAP's cumulative fractions
+    n_stocks, steps, _ = dp.cost_.shape
+    keep = np.empty((steps - 1, n_stocks))
+    zeros = np.zeros(n_stocks, dtype=np.int64)
+
+    for k in range(steps - 1):
+        q = np.full(n_stocks, 0.5)
+        policy_nb(q, np.arange(n_stocks), zeros, k, dp.cost_, dp.risk_, dp.power_, dp.future_,
+                  *dp.grid_, keep[k])  # fmt: skip
+
+    before = np.hstack([np.ones((n_stocks, 1)), 1.0 - done[:, :-2]])
+    np.testing.assert_allclose(keep.T, (1.0 - done[:, :-1]) / before, rtol=1e-9)
+
+
+def test_with_known_volume_and_risk_aversion_it_is_the_power_law_trajectory():
+    fold = make_fold(n_stocks=3, train_days=5, test_days=1, volume_mode="deterministic")
+    dp = fold.fitted(DynamicProgramming(bins=1, risk_aversion=2e-7))
+    reference = fold.fitted(PowerLawAC(risk_aversion=2e-7)).holdings_
+
+    held = fold.held(dp)
+
+    np.testing.assert_allclose(held, reference, atol=2e-3)
+    assert np.all(held[:, 39] < 0.45)  # visibly front-loaded: VWAP holds about 0.6 here
+
+
+@pytest.mark.parametrize(("factor", "faster"), [(1.6, True), (0.6, False)])
+def test_it_trades_faster_than_vwap_when_volume_runs_above_profile(fold, factor, faster):
+    dp = fold.fitted(DynamicProgramming())
+    vwap = fold.fitted(VWAP())
+    day = hot_day(fold, factor)
+
+    ahead = fold.held(vwap, day) - fold.held(dp, day)  # sold beyond VWAP, (N, K + 1)
+
+    middle = ahead[:, 10:60]
+    assert np.all(middle > 0) if faster else np.all(middle < 0)
+
+
+def test_it_costs_no_more_than_vwap_on_persistent_volume_shocks():
+    # The default synthetic market: intraday volume shocks with a 45-minute half-life.
+    fold = make_fold(n_stocks=20, train_days=60, test_days=45, seed=21)
+    dp = fold.fitted(DynamicProgramming())
+    vwap = fold.fitted(VWAP())
+
+    dp_cost, vwap_cost = fold.cost(dp), fold.cost(vwap)
+
+    assert dp_cost.mean() < vwap_cost.mean()
+    assert np.mean(dp_cost < vwap_cost) > 0.5  # on most days, not by a few lucky ones
+
+
+@pytest.mark.slow
+def test_it_costs_less_than_vwap_in_every_fold_of_a_large_market():
+    market = synthesize_market(100, 225, seed=31, workers=2)
+    savings = []
+    for start in (0, 60, 120):
+        fold = make_fold(market=market.days(start, start + 105), train_days=60, test_days=45)
+        dp = fold.cost(fold.fitted(DynamicProgramming()))
+        vwap = fold.cost(fold.fitted(VWAP()))
+        savings.append(1.0 - dp.sum() / vwap.sum())
+
+    assert min(savings) > 0.0
+
+
+def test_risk_aversion_front_loads(fold):
+    neutral = fold.held(fold.fitted(DynamicProgramming()))
+    averse_dp = fold.fitted(DynamicProgramming(risk_aversion=1e-6))
+
+    averse = fold.held(averse_dp)
+
+    assert np.all(averse[:, 1:-1].mean(axis=0) < neutral[:, 1:-1].mean(axis=0))
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("bins", 0), ("bins", 2.5), ("half_life", 0.0), ("prior", -1.0), ("risk_aversion", -1e-6)],
+)
+def test_bad_options_are_refused_by_name(fold, option, value):
+    with pytest.raises(InputError, match=f"dp: {option}"):
+        fold.fitted(DynamicProgramming(**{option: value}))
+
+
+def test_a_different_schedule_is_refused(fold):
+    dp = fold.fitted(DynamicProgramming())
+    other = make_fold(
+        n_stocks=6, train_days=3, test_days=1, seed=11, schedule=Schedule(interval=10)
+    )
+
+    with pytest.raises(InputError, match="fitted for"):
+        other.cost(dp)
+
+
+def test_short_name_is_registered():
+    assert load_strategy("dp") is DynamicProgramming
