@@ -20,6 +20,7 @@ from lobsim.market import (
     walk_forward_folds,
 )
 from lobsim.plugins import load_strategy
+from lobsim.report import ReportError, RunResults, load_run, summary_table, write_report
 from lobsim.scenario import (
     Scenario,
     Variant,
@@ -47,6 +48,8 @@ __all__ = [
     "Observation",
     "OrderBook",
     "ReferenceBook",
+    "ReportError",
+    "RunResults",
     "Scenario",
     "ScenarioError",
     "Schedule",
@@ -64,6 +67,7 @@ __all__ = [
     "expand_sweep",
     "load_bars",
     "load_panel",
+    "load_run",
     "load_scenario",
     "load_strategy",
     "parse_scenario",
@@ -71,7 +75,9 @@ __all__ = [
     "resolve_strategies",
     "save_panel",
     "simulate",
+    "summary_table",
     "synthesize_market",
     "walk_costs_in_minute",
     "walk_forward_folds",
+    "write_report",
 ]

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "validate": ("lobsim.commands.validate", "check a scenario file and show it resolved"),
     "data": ("lobsim.commands.data", "generate a synthetic market or check a minute-bar file"),
+    "report": ("lobsim.commands.report", "re-render the tables and plots of a run directory"),
     "bench": ("lobsim.commands.bench", "measure the speed of the engine and the simulator"),
 }
 

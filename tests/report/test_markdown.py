@@ -1,0 +1,74 @@
+"""summary.md: overall first, the paper's ranking tables, the sweep section."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lobsim.report import load_run, summary_table
+from lobsim.report.markdown import render_markdown
+from tests.report.runs import random_frames, write_run_dir
+
+
+def _markdown(tmp_path, **kwargs) -> str:
+    run = load_run(write_run_dir(tmp_path / "run", *random_frames(**kwargs)))
+    return render_markdown(run, summary_table(run), plots={})
+
+
+def _section(text: str, heading: str) -> list[str]:
+    """The table rows (header and rule excluded) of the first table after ``heading``."""
+    after = text.split(heading, 1)[1]
+    tables = [block for block in after.split("\n\n") if block.startswith("|")]
+    return tables[0].splitlines()[2:]
+
+
+def test_the_overall_table_comes_before_the_folds(tmp_path):
+    text = _markdown(tmp_path)
+
+    assert text.index("## Overall") < text.index("## Per fold")
+
+
+def test_the_overall_table_has_one_row_per_strategy(tmp_path):
+    text = _markdown(tmp_path)
+
+    rows = _section(text, "## Overall")
+
+    assert [row.split("|")[1].strip() for row in rows] == ["twap", "vwap", "lstm"]
+
+
+def test_a_strategy_shows_no_savings_against_itself(tmp_path):
+    text = _markdown(tmp_path)
+
+    vwap = next(r for r in _section(text, "## Overall") if r.startswith("| vwap"))
+
+    assert vwap.split("|")[4].strip() == "—"
+
+
+@pytest.mark.parametrize(("stocks", "shown"), [(30, 21), (8, 8)])
+def test_the_ranking_shows_top_and_bottom_ten_and_the_middle_stock(tmp_path, stocks, shown):
+    text = _markdown(tmp_path, stocks=stocks)
+
+    rows = _section(text, "## Savings per stock: lstm vs vwap")
+
+    assert len(rows) == shown
+    savings = [float(re.sub(r"[,\s]", "", r.split("|")[-2]).split("(")[0]) for r in rows]
+    assert savings == sorted(savings, reverse=True)
+    assert any("(middle)" in r for r in rows) == (stocks > 21)
+
+
+def test_a_sweep_lists_every_variant_first(tmp_path):
+    text = _markdown(tmp_path, sweep={"book.alpha_noise": [0.0, 0.1, 0.2]})
+
+    rows = _section(text, "## Sweep")
+
+    assert [r.split("|")[1].strip() for r in rows] == [
+        "book.alpha_noise=0.0",
+        "book.alpha_noise=0.1",
+        "book.alpha_noise=0.2",
+    ]
+    assert text.index("## Sweep") < text.index("## Variant")
+
+
+def test_a_single_variant_has_no_sweep_section(tmp_path):
+    assert "## Sweep" not in _markdown(tmp_path)
