@@ -7,6 +7,7 @@ against that minute's books, applies permanent impact and accounts for every fil
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from lobsim.books.model import BookModel
 from lobsim.engine.batch import BookBatch
 from lobsim.engine.records import FILL_DTYPE
 from lobsim.errors import InputError, StrategyError
-from lobsim.simulation.kernels import SHORT_BOOK, execute_decision, levels_needed
+from lobsim.simulation.kernels import SHORT_BOOK, execute_chunk, levels_needed
 from lobsim.strategy import BUY, SELL, Observation, Schedule
 
 # Columns of the accumulator the kernel fills, in order.
@@ -96,10 +97,10 @@ def _as_seed(seed) -> np.random.SeedSequence:
 
 
 def _chunks(n_episodes: int) -> np.ndarray:
-    """Chunk bounds: a few chunks per thread so uneven work balances."""
+    """Chunk bounds: one chunk per thread numba is allowed (``numba.set_num_threads``)."""
     from numba import get_num_threads
 
-    n = max(1, min(n_episodes, 4 * get_num_threads()))
+    n = max(1, min(n_episodes, get_num_threads()))
     return np.linspace(0, n_episodes, n + 1).astype(np.int64)
 
 
@@ -217,100 +218,120 @@ def simulate(
     volume_ro.flags.writeable = False
     tickers = tuple(panel.tickers)
 
-    for k, t in enumerate(times):
-        t = int(t)
-        visible = t - schedule.lag
-        obs = Observation(
-            k=k,
-            t=t,
-            schedule=schedule,
-            stock=stock,
-            day=day,
-            side=side_arr,
-            initial=initial,
-            remaining=remaining.copy(),
-            price=price_ro[:, :visible, :],
-            volume=volume_ro[:, :visible, :],
-            adv=adv,
-            tickers=tickers,
-            dates=panel.dates,
-        )
-        inventory[:, k] = remaining
-        if k == n_dec - 1:
-            target = np.zeros(n_ep, dtype=np.int64)
-        else:
-            raw = _check_targets(strategy.decide(obs), n_ep, name, k)
-            target = np.clip(np.rint(raw), 0, remaining).astype(np.int64)
-        child = remaining - target
-        args = (
-            stock,
-            day,
-            price,
-            volume,
-            t,
-            mult[t - 1],
-            child,
-            side,
-            eps,
-            book.alpha,
-            book.alpha_noise,
-            tick,
-            book.half_spread,
-            book.depth_noise,
-            book.empty_prob,
-            keys,
-        )
-        if record_fills:
-            need = np.zeros(n_ep, dtype=np.int64)
-            levels_needed(
+    # Chunks run on threads: the kernel releases the GIL (see execute_chunk on why not prange).
+    pool = ThreadPoolExecutor(n_chunks) if n_chunks > 1 else None
+    try:
+        for k, t in enumerate(times):
+            t = int(t)
+            visible = t - schedule.lag
+            obs = Observation(
+                k=k,
+                t=t,
+                schedule=schedule,
+                stock=stock,
+                day=day,
+                side=side_arr,
+                initial=initial,
+                remaining=remaining.copy(),
+                price=price_ro[:, :visible, :],
+                volume=volume_ro[:, :visible, :],
+                adv=adv,
+                tickers=tickers,
+                dates=panel.dates,
+            )
+            inventory[:, k] = remaining
+            if k == n_dec - 1:
+                target = np.zeros(n_ep, dtype=np.int64)
+            else:
+                raw = _check_targets(strategy.decide(obs), n_ep, name, k)
+                target = np.clip(np.rint(raw), 0, remaining).astype(np.int64)
+            child = remaining - target
+            args = (
+                stock,
+                day,
+                price,
+                volume,
+                t,
+                mult[t - 1],
+                child,
+                side,
+                eps,
+                book.alpha,
+                book.alpha_noise,
+                tick,
+                book.half_spread,
+                book.depth_noise,
+                book.empty_prob,
+                keys,
+            )
+            if record_fills:
+                need = np.zeros(n_ep, dtype=np.int64)
+                levels_needed(
+                    *args,
+                    missing,
+                    missing_minute,
+                    book.half_life,
+                    traded,
+                    adv,
+                    permanent_impact,
+                    level_prices[0],
+                    level_qtys[0],
+                    need,
+                )
+                offsets = np.concatenate(([0], np.cumsum(need)[:-1])).astype(np.int64)
+                fill_out = np.zeros(int(need.sum()), dtype=FILL_DTYPE)
+            else:
+                offsets = np.zeros(n_ep, dtype=np.int64)
+                fill_out = np.zeros(0, dtype=FILL_DTYPE)
+            per_decision = (
                 *args,
+                book.resilience,
+                book.half_life,
                 missing,
                 missing_minute,
-                book.half_life,
                 traded,
                 adv,
                 permanent_impact,
-                level_prices[0],
-                level_qtys[0],
-                need,
+                s0,
+                acc,
+                child_cost[:, k],
+                status,
             )
-            offsets = np.concatenate(([0], np.cumsum(need)[:-1])).astype(np.int64)
-            fill_out = np.zeros(int(need.sum()), dtype=FILL_DTYPE)
-        else:
-            offsets = np.zeros(n_ep, dtype=np.int64)
-            fill_out = np.zeros(0, dtype=FILL_DTYPE)
-        execute_decision(
-            books.state,
-            chunk_bounds,
-            *args,
-            book.resilience,
-            book.half_life,
-            missing,
-            missing_minute,
-            traded,
-            adv,
-            permanent_impact,
-            s0,
-            acc,
-            child_cost[:, k],
-            status,
-            level_prices,
-            level_qtys,
-            scratch_fills,
-            fill_out,
-            offsets,
-            fill_counts,
-        )
-        if np.any(status == SHORT_BOOK):
-            e = int(np.flatnonzero(status == SHORT_BOOK)[0])
-            raise InputError(
-                f"the child order of {child[e]} shares for {tickers[stock[e]]} on "
-                f"{panel.dates[day[e]]} at minute {t} needs more than book.max_levels="
-                f"{book.max_levels} levels; raise max_levels or lower levels_per_eps"
-            )
-        remaining = initial - acc[:, 4].astype(np.int64)
-        if record_fills:
-            fill_tables.append(_fills_frame(fill_out, offsets, fill_counts, k, t, tick))
+
+            def run_chunk(c, per_decision=per_decision, fill_out=fill_out, offsets=offsets):
+                execute_chunk(
+                    chunk_bounds[c],
+                    chunk_bounds[c + 1],
+                    c,
+                    books.state,
+                    *per_decision,
+                    level_prices[c],
+                    level_qtys[c],
+                    scratch_fills[c],
+                    fill_out,
+                    offsets,
+                    fill_counts,
+                )
+
+            if pool is None:
+                run_chunk(0)
+            else:
+                list(pool.map(run_chunk, range(n_chunks)))
+            for c in range(n_chunks):
+                books.check(c, "simulating a decision")
+            if np.any(status == SHORT_BOOK):
+                e = int(np.flatnonzero(status == SHORT_BOOK)[0])
+                raise InputError(
+                    f"the child order of {child[e]} shares for {tickers[stock[e]]} on "
+                    f"{panel.dates[day[e]]} at minute {t} needs more than book.max_levels="
+                    f"{book.max_levels} levels; raise max_levels or lower levels_per_eps"
+                )
+            remaining = initial - acc[:, 4].astype(np.int64)
+            if record_fills:
+                fill_tables.append(_fills_frame(fill_out, offsets, fill_counts, k, t, tick))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     inventory[:, n_dec] = remaining
 
     episodes = _episodes_frame(panel, stock, day, name, side, initial, remaining, s0, acc, volume)
