@@ -5,11 +5,11 @@ Layout reminders (see :class:`lobsim.engine.batch.BookState`): the levels of a s
 worst first, so the best level is at index ``n - 1`` and consuming or adding a best level costs
 O(1). Each level holds a doubly linked FIFO queue of order slots.
 
-Performance note. A call to an njit function that LLVM does not inline increments and then
+Performance note. A call to an njit function that is not inlined increments and then
 decrements the reference count of every array it is passed (tuple members included), with
 atomic instructions. That is why the state is four arrays rather than one per field, why these
-helpers take only the array they need, and why the per-fill and per-level loops are written out
-in the kernels instead of calling helpers.
+helpers are ``inline="always"`` and take only the array they need, and why the per-fill and
+per-level loops are written out in the kernels.
 
 Numba's on-disk cache does not notice edits to this module from the kernels that call it:
 delete ``lobsim/engine/__pycache__`` after changing anything here.
@@ -37,7 +37,7 @@ from lobsim.engine.records import (
 _HASH_MUL = -7046029254386353131
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def better(side, p, q):
     """True if price p is strictly better than q on ``side`` (higher bid, lower ask)."""
     if side == BID:
@@ -45,13 +45,13 @@ def better(side, p, q):
     return p < q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _home(order_id, mask):
     h = order_id * _HASH_MUL
     return (h ^ (h >> 29)) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ht_find(table, b, order_id):
     """Position of ``order_id`` in book b's table, or -1 (linear probing; never full)."""
     mask = table.shape[1] - 1
@@ -65,7 +65,7 @@ def ht_find(table, b, order_id):
         i = (i + 1) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ht_insert(table, b, order_id, slot):
     mask = table.shape[1] - 1
     i = _home(order_id, mask)
@@ -75,7 +75,7 @@ def ht_insert(table, b, order_id, slot):
     table[b, i, HT_SLOT] = slot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ht_remove_at(table, b, pos):
     """Delete the entry at ``pos`` by shifting later entries back (no tombstones)."""
     mask = table.shape[1] - 1
@@ -99,7 +99,7 @@ def ht_remove_at(table, b, pos):
     table[b, i, HT_KEY] = EMPTY_KEY
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def find_level(levels, b, side, n, price):
     """Scan the n levels of ``side`` from the best down: (index, found). When not found, a
     level for ``price`` belongs at index + 1."""
@@ -109,7 +109,7 @@ def find_level(levels, b, side, n, price):
     return i, i >= 0 and levels[b, side, i, LV_PRICE] == price
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def open_level(levels, b, side, i, n, price):
     """Shift levels i .. n-1 up by one and put an empty level for ``price`` at i."""
     for j in range(n, i, -1):
@@ -121,7 +121,7 @@ def open_level(levels, b, side, i, n, price):
     levels[b, side, i, LV_TAIL] = NO_SLOT
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def close_level(levels, b, side, i, n):
     """Shift levels i+1 .. n-1 down by one, dropping level i."""
     for j in range(i, n - 1):
@@ -129,7 +129,7 @@ def close_level(levels, b, side, i, n):
             levels[b, side, j, f] = levels[b, side, j + 1, f]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def marketable_qty(levels, b, opp, n_opp, limit, qty):
     """Shares resting on side ``opp`` at prices a taker limited at ``limit`` accepts, counted
     until ``qty`` is reached (enough to know whether the taker would rest)."""

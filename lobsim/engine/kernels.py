@@ -21,10 +21,17 @@ lost, but the order is only partly done and a limit order's residual does not re
 never needs more rows than there are resting orders on the opposite side, so fills arrays of
 ``max_orders`` rows never run out.
 
-Speed. The common simulator case, a reload of a side that holds no own orders, takes a
-written-out path (``loading._replace_bulk_only``). Numba's on-disk cache does not notice when a
-kernel it inlined changes: after editing any engine kernel, delete the ``__pycache__`` folders
-of every module whose kernels call it (the simulator's included), or they keep the old code.
+Speed. Every call to an njit function that is not inlined pays an atomic reference-count
+update per array passed, so the private helpers are ``inline="always"`` and ``apply_stream``
+inlines the bodies of the order kernels. The public kernels themselves are NOT inlined: IR-
+inlined into a ``prange`` body, ``load_side`` miscompiled under numba 0.68 (the benchmark's
+parallel walks produced wrong fills), so callers must not wrap them with ``inline="always"``
+either. The common simulator case, a reload of a side that holds no own orders, takes a
+written-out path (``loading._replace_bulk_only``).
+
+Numba's on-disk cache does not notice when a function a kernel calls changes: after editing
+any engine kernel, delete the ``__pycache__`` folders of every module whose kernels call it
+(the simulator's included), or they keep running the old code.
 """
 
 from __future__ import annotations
@@ -140,7 +147,7 @@ def best_price(state, b, side):
     return state.levels[b, side, n - 1, LV_PRICE]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _match(levels, orders, books, table, b, direction, limit, qty, taker_id, fills, nfills):
     """Take liquidity from the opposite side, best level first and FIFO within a level.
 
@@ -212,6 +219,24 @@ def _match(levels, orders, books, table, b, direction, limit, qty, taker_id, fil
     return qty - rem, nfills, full
 
 
+@njit(cache=True, inline="always")
+def _market_impl(state, b, direction, qty, taker_id, fills, nfills):
+    """Body of :func:`submit_market`, inlined into the callers in this module."""
+    if qty == 0:
+        return 0, nfills
+    books = state.books
+    if (direction != BUY and direction != SELL) or qty < 0 or qty > MAX_QTY:
+        books[b, BK_STATUS] = ERR_BAD_ARGUMENT
+        return 0, nfills
+    levels, orders, table = state.levels, state.orders, state.table
+    filled, nfills, full = _match(
+        levels, orders, books, table, b, direction, NO_PRICE, qty, taker_id, fills, nfills
+    )
+    if full:
+        books[b, BK_STATUS] = ERR_FILLS_FULL
+    return filled, nfills
+
+
 @njit(cache=True)
 def submit_market(state, b, direction, qty, taker_id, fills, nfills):
     """Market order of ``qty`` shares into book b.
@@ -241,37 +266,12 @@ def submit_market(state, b, direction, qty, taker_id, fills, nfills):
     (filled, nfills) : (int, int)
         Shares executed, and the new count of used rows.
     """
-    if qty == 0:
-        return 0, nfills
-    books = state.books
-    if (direction != BUY and direction != SELL) or qty < 0 or qty > MAX_QTY:
-        books[b, BK_STATUS] = ERR_BAD_ARGUMENT
-        return 0, nfills
-    levels, orders, table = state.levels, state.orders, state.table
-    filled, nfills, full = _match(
-        levels, orders, books, table, b, direction, NO_PRICE, qty, taker_id, fills, nfills
-    )
-    if full:
-        books[b, BK_STATUS] = ERR_FILLS_FULL
-    return filled, nfills
+    return _market_impl(state, b, direction, qty, taker_id, fills, nfills)
 
 
-@njit(cache=True)
-def submit_limit(state, b, direction, price, qty, order_id, fills, nfills):
-    """Limit order: the marketable part matches first, the rest rests at ``price``.
-
-    Parameters are those of :func:`submit_market`, plus ``price`` (ticks, >= MIN_PRICE, the
-    worst acceptable price) and ``order_id`` (>= 0, not resting in book b; it is the taker id of
-    the fills and the id the residual rests under).
-
-    The order is refused before any matching (nothing changes, status set) when its residual
-    would have to rest and the side has no room for a new level (ERR_LEVELS_FULL) or the book no
-    free order slot (ERR_ORDERS_FULL). The slot check is made before matching frees any slot.
-
-    Returns
-    -------
-    (filled, nfills) : (int, int)
-    """
+@njit(cache=True, inline="always")
+def _limit_impl(state, b, direction, price, qty, order_id, fills, nfills):
+    """Body of :func:`submit_limit`, inlined into the callers in this module."""
     levels = state.levels
     orders = state.orders
     books = state.books
@@ -333,14 +333,27 @@ def submit_limit(state, b, direction, price, qty, order_id, fills, nfills):
 
 
 @njit(cache=True)
-def cancel(state, b, order_id):
-    """Withdraw the resting order ``order_id`` from book b.
+def submit_limit(state, b, direction, price, qty, order_id, fills, nfills):
+    """Limit order: the marketable part matches first, the rest rests at ``price``.
+
+    Parameters are those of :func:`submit_market`, plus ``price`` (ticks, >= MIN_PRICE, the
+    worst acceptable price) and ``order_id`` (>= 0, not resting in book b; it is the taker id of
+    the fills and the id the residual rests under).
+
+    The order is refused before any matching (nothing changes, status set) when its residual
+    would have to rest and the side has no room for a new level (ERR_LEVELS_FULL) or the book no
+    free order slot (ERR_ORDERS_FULL). The slot check is made before matching frees any slot.
 
     Returns
     -------
-    bool
-        False, and nothing changes, if the id is unknown, already filled or cancelled.
+    (filled, nfills) : (int, int)
     """
+    return _limit_impl(state, b, direction, price, qty, order_id, fills, nfills)
+
+
+@njit(cache=True, inline="always")
+def _cancel_impl(state, b, order_id):
+    """Body of :func:`cancel`, inlined into the callers in this module."""
     if order_id < 0:
         return False
     table = state.table
@@ -375,6 +388,18 @@ def cancel(state, b, order_id):
     books[b, BK_FREE] = s
     books[b, BK_NFREE] += 1
     return True
+
+
+@njit(cache=True)
+def cancel(state, b, order_id):
+    """Withdraw the resting order ``order_id`` from book b.
+
+    Returns
+    -------
+    bool
+        False, and nothing changes, if the id is unknown, already filled or cancelled.
+    """
+    return _cancel_impl(state, b, order_id)
 
 
 @njit(cache=True, parallel=True)
@@ -427,13 +452,13 @@ def apply_stream(state, b, kinds, directions, prices, qtys, order_ids, fills, fi
     for e in range(kinds.shape[0]):
         kind = kinds[e]
         if kind == EV_LIMIT:
-            res, nf = submit_limit(
+            res, nf = _limit_impl(
                 state, b, directions[e], prices[e], qtys[e], order_ids[e], fills, nf
             )
         elif kind == EV_CANCEL:
-            res = 1 if cancel(state, b, order_ids[e]) else 0
+            res = 1 if _cancel_impl(state, b, order_ids[e]) else 0
         else:
-            res, nf = submit_market(state, b, directions[e], qtys[e], order_ids[e], fills, nf)
+            res, nf = _market_impl(state, b, directions[e], qtys[e], order_ids[e], fills, nf)
         results[e] = res
         fill_end[e] = nf
         if books[b, BK_STATUS] != OK:

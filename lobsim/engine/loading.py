@@ -42,7 +42,7 @@ from lobsim.engine.records import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _check_depth(levels, orders, books, b, side, prices, qtys, n):
     """Status of a bulk load before anything changes, and the number of levels after it."""
     if (side != BID and side != ASK) or n < 0 or n > prices.shape[0] or n > qtys.shape[0]:
@@ -102,7 +102,7 @@ def _check_depth(levels, orders, books, b, side, prices, qtys, n):
     return OK, union
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _replace_bulk_only(levels, orders, books, b, side, prices, qtys, n, nnz):
     """load_side when the side holds no own orders, so each level is one bulk order: the
     common case of the simulator, written out for speed."""

@@ -1,0 +1,50 @@
+"""``lobsim bench engine``: it reports every figure and refuses to report wrong results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lobsim.bench import engine as bench
+from lobsim.cli import main
+from lobsim.engine import ReferenceBook
+
+
+def test_quick_run_prints_one_json_object_with_the_figures_and_ratios(capsys):
+    code = main(["bench", "engine", "--quick", "--json"])
+
+    figures = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for key in ("mixed_numba_events_per_s", "mixed_reference_events_per_s", "mixed_speedup",
+                "walk_numba_orders_per_s", "walk_reference_orders_per_s", "walk_speedup",
+                "walk_numba_parallel_orders_per_s"):  # fmt: skip
+        assert figures[key] > 0
+    assert isinstance(figures["walk_target_1e6_met"], bool)
+    assert figures["mixed_speedup"] == pytest.approx(
+        figures["mixed_numba_events_per_s"] / figures["mixed_reference_events_per_s"]
+    )
+
+
+def test_a_wrong_reference_result_stops_the_benchmark(monkeypatch):
+    replay = ReferenceBook.replay
+
+    def one_share_short(self, *args):
+        fills, ends, results = replay(self, *args)
+        fills = fills.copy()
+        fills["qty"][-1] -= 1
+        return fills, ends, results
+
+    monkeypatch.setattr(ReferenceBook, "replay", one_share_short)
+
+    with pytest.raises(RuntimeError, match="fills differ"):
+        bench.run(quick=True)
+
+
+def test_random_stream_numbers_orders_like_the_facades():
+    stream = bench.random_stream(np.random.default_rng(0), 2000)
+
+    numbered = stream["order_ids"][stream["kinds"] != bench.EV_CANCEL]
+
+    assert numbered.tolist() == list(range(1, len(numbered) + 1))
