@@ -21,6 +21,7 @@ from lobsim.market import (
 )
 from lobsim.plugins import load_strategy
 from lobsim.report import ReportError, RunResults, load_run, summary_table, write_report
+from lobsim.run import CompletedRun, run_scenario
 from lobsim.scenario import (
     Scenario,
     Variant,
@@ -39,6 +40,7 @@ __all__ = [
     "BookBatch",
     "BookModel",
     "CheckReport",
+    "CompletedRun",
     "DataError",
     "Drought",
     "Fold",
@@ -73,6 +75,7 @@ __all__ = [
     "parse_scenario",
     "powerlaw_cost",
     "resolve_strategies",
+    "run_scenario",
     "save_panel",
     "simulate",
     "summary_table",

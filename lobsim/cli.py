@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from lobsim._version import __version__
@@ -22,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lobsim.commands.strategies",
         "list the available strategies with their options",
     ),
+    "run": ("lobsim.commands.run", "run a scenario and write its results, tables and plots"),
     "validate": ("lobsim.commands.validate", "check a scenario file and show it resolved"),
     "data": ("lobsim.commands.data", "generate a synthetic market or check a minute-bar file"),
     "report": ("lobsim.commands.report", "re-render the tables and plots of a run directory"),
@@ -58,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lobsim {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`lobsim ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

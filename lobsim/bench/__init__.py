@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "simulate": "lobsim.bench.simulate",
     "market": "lobsim.bench.market",
     "strategies": "lobsim.bench.strategies",
+    "lstm": "lobsim.bench.lstm",
 }
 
 

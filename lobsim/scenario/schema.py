@@ -102,6 +102,34 @@ class SyntheticMarketSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LoadSpec:
+    """``[market.load]``: how ``lobsim.load_bars`` reads the bar file (its keyword arguments).
+
+    ``ticker`` marks ``market.path`` as a headerless vendor file of that ticker; ``tz`` is the
+    zone of timestamps written without an offset; ``session`` is [open, close] in exchange time.
+    """
+
+    ticker: str | None = None
+    tz: str | None = None
+    exchange_tz: str | None = None
+    session: tuple[str, str] | None = None
+    stamp: Literal["end", "start"] = "end"
+    sort: bool = False
+    min_minutes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_minutes is not None:
+            _need(
+                self.min_minutes >= 1,
+                f"market.load.min_minutes must be >= 1, got {self.min_minutes}",
+            )
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as ``load_bars`` keyword arguments."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
 class MarketSpec:
     """``[market]``: the synthetic universe or a file of minute bars (DESIGN.md section 4)."""
 
@@ -109,16 +137,20 @@ class MarketSpec:
     path: Path | None = None
     tickers: tuple[str, ...] | None = None
     synthetic: SyntheticMarketSpec | None = None
+    load: LoadSpec | None = None
 
     def __post_init__(self) -> None:
         if self.source == "synthetic":
             _need(self.path is None, 'market.path is only for market.source = "file"')
+            _need(self.load is None, 'market.load is only for market.source = "file"')
             _need(self.tickers is None, 'market.tickers is only for market.source = "file"')
             if self.synthetic is None:
                 object.__setattr__(self, "synthetic", SyntheticMarketSpec())
             return
         _need(self.synthetic is None, 'market.synthetic is only for market.source = "synthetic"')
         _need(self.path is not None, 'market.path is required when market.source = "file"')
+        if self.load is None:
+            object.__setattr__(self, "load", LoadSpec())
         if self.tickers is not None:
             _need(len(self.tickers) > 0, "market.tickers must name at least one ticker")
             _need(

@@ -1,0 +1,193 @@
+"""``lobsim bench lstm``: what the LSTM policy costs to train and to run.
+
+On a synthetic universe of 100 stocks (60 training days of 390 minutes, 401 inputs a minute,
+78 decisions a day) and on every device there is (CPU always, CUDA where available):
+
+- seconds per training epoch (median wall time of the epochs of a short fit; feature
+  building excluded), joint mode (one network, 116,100 parameters) with one torch thread (the
+  default) and with all the cores this process may use, and per-stock mode (100 networks,
+  one thread).
+- milliseconds of one inference step (one ``decide`` call) over 4,500 episodes: 45 test days x
+  100 stocks, each step one forward pass over the minutes since the previous decision.
+- a whole fold with the default options (early stopping on the last 10 training days):
+  seconds to fit, and the test days' cost against VWAP in the simulator. The target is a
+  fold trained to beat VWAP in under 10 minutes on 2 CPU cores.
+
+Before it reports a time, the benchmark checks what it timed: parameter counts, finite
+losses, monotone targets that end at zero, and the fold's result. torch is used only through
+the ``strategies.lstm`` plug-in.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+
+from lobsim.books import BookModel
+from lobsim.market import synthesize_market
+from lobsim.simulation import simulate
+from lobsim.strategy import SELL, Observation, Schedule, TrainData
+
+DESCRIPTION = "LSTM policy: seconds per training epoch, inference step over 4,500 episodes"
+
+SEED = 20240611
+
+
+def _check(ok: bool, what: str) -> None:
+    if not ok:
+        raise RuntimeError(f"bench lstm: result check failed: {what}")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _fold(n_stocks: int, n_train: int, n_test: int):
+    market = synthesize_market(n_stocks, n_train + n_test, seed=SEED)
+    train, test = market.days(0, n_train), market.days(n_train, n_train + n_test)
+    schedule = Schedule()
+    parent = np.round(0.05 * train.adv).astype(np.int64)
+    book = BookModel().calibrated(train.volume, parent, schedule.decision_times)
+    data = TrainData(
+        panel=train,
+        schedule=schedule,
+        book=book,
+        parent=parent,
+        side=SELL,
+        seed=np.random.SeedSequence(SEED),
+        device="cpu",
+    )
+    return data, test
+
+
+def _timed_fit(data: TrainData, **options):
+    from strategies.lstm import LSTM
+
+    strategy = LSTM(progress=False, validation_days=0, **options)
+    strategy.fit(data)
+    losses = strategy.history_["train_loss"]
+    _check(
+        len(losses) == options["epochs"] and all(np.isfinite(losses)),
+        f"{options}: training losses {losses}",
+    )
+    return strategy
+
+
+def _inference(strategy, test, data: TrainData) -> tuple[float, float]:
+    """Median and max milliseconds of a ``decide`` call over all episodes of ``test``."""
+    schedule = data.schedule
+    n_days, _, n_stocks = test.price.shape
+    stock = np.tile(np.arange(n_stocks, dtype=np.int64), n_days)
+    day = np.repeat(np.arange(n_days, dtype=np.int64), n_stocks)
+    initial = data.parent[stock]
+    remaining = initial.copy()
+    price, volume = test.price.view(), test.volume.view()
+    price.flags.writeable = volume.flags.writeable = False
+    times = []
+    for k, t in enumerate(schedule.decision_times[:-1]):
+        visible = int(t) - schedule.lag
+        obs = Observation(
+            k=k,
+            t=int(t),
+            schedule=schedule,
+            stock=stock,
+            day=day,
+            side=np.full(len(stock), SELL, np.int8),
+            initial=initial,
+            remaining=remaining,
+            price=price[:, :visible],
+            volume=volume[:, :visible],
+            adv=data.panel.adv,
+            tickers=tuple(test.tickers),
+            dates=test.dates,
+        )
+        start = time.perf_counter()
+        target = strategy.decide(obs)
+        times.append(time.perf_counter() - start)
+        _check(
+            target.shape == remaining.shape and np.all(np.isfinite(target)),
+            f"decision {k}: bad targets",
+        )
+        _check(np.all(target <= remaining + 1e-6), f"decision {k}: inventory rose")
+        remaining = np.rint(target).astype(np.int64)
+    return 1e3 * statistics.median(times), 1e3 * max(times)
+
+
+def _device_figures(device: str, data: TrainData, test) -> dict:
+    n_stocks = data.panel.n_stocks
+    figures: dict = {}
+    for threads in sorted({1, _cores()}) if device == "cpu" else [1]:
+        joint = _timed_fit(data, epochs=3, device=device, threads=threads)
+        label = f"{device}_{threads}thread" if device == "cpu" else device
+        figures[f"joint_epoch_s_{label}"] = statistics.median(joint.history_["seconds"])
+    expected = 4 * 50 * (1 + 4 * n_stocks + 50 + 2) + 4 * 50 * 102 + 51 * n_stocks
+    _check(joint.n_parameters == expected, f"joint parameters {joint.n_parameters}")
+    figures["joint_parameters"] = joint.n_parameters
+    ms, worst = _inference(joint, test, data)
+    figures[f"joint_inference_step_ms_{device}"] = ms
+    figures[f"joint_inference_step_max_ms_{device}"] = worst
+
+    per_stock = _timed_fit(data, mode="per_stock", epochs=1, device=device, threads=1)
+    _check(per_stock.net_.n_stocks == n_stocks, "per-stock networks")
+    figures[f"per_stock_epoch_s_{device}"] = per_stock.history_["seconds"][0]
+    figures["per_stock_parameters_each"] = per_stock.n_parameters // n_stocks
+    ms, worst = _inference(per_stock, test, data)
+    figures[f"per_stock_inference_step_ms_{device}"] = ms
+    figures[f"per_stock_inference_step_max_ms_{device}"] = worst
+    return figures
+
+
+def _fold_figures(data: TrainData, test, quick: bool) -> dict:
+    """A fold with the default options, against VWAP on its test days."""
+    from strategies.lstm import LSTM
+    from strategies.vwap import VWAP
+
+    lstm = LSTM(progress=False, device="cpu", **({"epochs": 3} if quick else {}))
+    start = time.perf_counter()
+    lstm.fit(data)
+    seconds = time.perf_counter() - start
+    vwap = VWAP()
+    vwap.fit(data)
+    run = {"book": data.book, "parent": data.parent, "adv": data.panel.adv, "seed": SEED}
+    cost = {}
+    for name, strategy in (("vwap", vwap), ("lstm", lstm)):
+        episodes = simulate(test, strategy, **run).episodes
+        _check(bool(np.all(episodes["unfilled"] == 0)), f"{name} left inventory")
+        cost[name] = float(episodes["cost_bps"].mean())
+    return {
+        "fold_fit_s_cpu": seconds,
+        "fold_epochs": lstm.history_["epochs"],
+        "fold_best_epoch": lstm.history_["best_epoch"],
+        "fold_vwap_cost_bps": cost["vwap"],
+        "fold_lstm_cost_bps": cost["lstm"],
+        "fold_saving_vs_vwap_pct": 100 * (1 - cost["lstm"] / cost["vwap"]),
+        "fold_target_met": bool(seconds < 600 and cost["lstm"] < cost["vwap"]),
+    }
+
+
+def run(quick: bool = False) -> dict:
+    """Measure; raises RuntimeError if a result check fails."""
+    from strategies.lstm import resolve_device
+
+    sizes = (8, 12, 3) if quick else (100, 60, 45)
+    data, test = _fold(*sizes)
+    figures: dict = {
+        "stocks": sizes[0],
+        "train_days": sizes[1],
+        "test_days": sizes[2],
+        "inputs": 1 + 4 * sizes[0],
+        "episodes": sizes[0] * sizes[2],
+        "cores": _cores(),
+    }
+    devices = ["cpu"] + (["cuda"] if resolve_device("auto").type == "cuda" else [])
+    figures["cuda"] = "cuda" in devices
+    for device in devices:
+        figures |= _device_figures(device, data, test)
+    figures |= _fold_figures(data, test, quick)
+    return figures

@@ -1,0 +1,45 @@
+"""Running a scenario: tasks per (variant, fold), local and Dask backends, resume, results.
+
+``lobsim run SCENARIO.toml --out DIR`` (or :func:`run_scenario`) writes under DIR:
+
+- ``episodes.parquet``: one row per (variant, fold, strategy, stock, day): ``variant`` (the
+  variant's label, "base" without a sweep), ``variant_id``, ``fold``, ``strategy`` (the
+  scenario's label), then the columns of ``lobsim.simulate(...).episodes`` (stock, day, side,
+  shares, shares_filled, unfilled, arrival_price, avg_price, day_volume, temporary_cost,
+  permanent_cost, timing_cost, shortfall, cost, and the five ``*_bps``). ``cost`` (temporary
+  + permanent) is the cost strategies are compared on.
+- ``decisions.parquet``: one row per (variant, fold, strategy, stock, decision): the same four
+  keys, ``stock``, ``decision`` (k), ``minute`` (t_k), ``inventory`` (mean over the test days
+  of the parent's remaining fraction before decision k) and ``child_cost`` (mean over the
+  test days of that decision's temporary cost, $).
+- ``summary.csv``, ``summary.md``, ``plots/``: by :func:`lobsim.report.write_report`.
+- ``manifest.json``: scenario (resolved), scenario_hash, variants [{id, label, hash}], seed,
+  baselines, strategies, versions, timings, tasks (one entry per task: its directory, status
+  "ran" or "reused", dates, timings per strategy), backend, workers, device, created.
+- ``tasks/<scenario-hash[:12]>/<variant-id>/fold-<k>/``: each task's own episodes, decisions
+  and ``task.json``, renamed into place when complete; ``--resume`` skips those present.
+
+A market, parent orders and a calibrated book are built per task from the variant's scenario
+(see :mod:`lobsim.run.task` for seeds and threads); :mod:`lobsim.run.outdir` says what happens
+when DIR already holds something; :mod:`lobsim.run.backends` where tasks run.
+"""
+
+from lobsim.run.backends import BACKENDS, RunError, execute
+from lobsim.run.executor import CompletedRun, default_out, run_scenario
+from lobsim.run.plan import RunPlan, TaskSpec, build_plan
+from lobsim.run.task import book_seed, run_task, strategy_seed
+
+__all__ = [
+    "BACKENDS",
+    "CompletedRun",
+    "RunError",
+    "RunPlan",
+    "TaskSpec",
+    "book_seed",
+    "build_plan",
+    "default_out",
+    "execute",
+    "run_scenario",
+    "run_task",
+    "strategy_seed",
+]

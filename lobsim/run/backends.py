@@ -1,0 +1,135 @@
+"""Where tasks run: this process, a local process pool, or a Dask cluster.
+
+Every backend calls the same :func:`lobsim.run.task.run_task` on the same pickled
+:class:`~lobsim.run.plan.TaskSpec`, and each task writes its own output, so the results are the
+same bytes whichever backend and however many workers ran them; only the order in which tasks
+finish differs, and the assembly does not depend on it.
+
+- ``local`` with one worker runs the tasks here, one after the other.
+- ``local`` with N > 1 workers uses a process pool with the "spawn" start method (no fork of
+  a process that may hold torch or numba threads).
+- ``dask`` starts a ``LocalCluster`` of N single-threaded worker processes, or joins the
+  cluster at ``--scheduler ADDRESS``; then DIR must be on a file system that the workers and
+  this process share, as the workers write the task outputs there. Dask reschedules the task
+  of a worker that died; a task that keeps killing workers fails the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from lobsim.errors import InputError, LobsimError
+from lobsim.run.plan import TaskSpec
+from lobsim.run.task import run_task
+
+BACKENDS = ("local", "dask")
+OnDone = Callable[[TaskSpec, dict[str, Any]], None]
+
+
+class RunError(LobsimError):
+    """A run that could not finish for a reason other than bad input (exit code 1)."""
+
+
+def execute(
+    tasks: Sequence[TaskSpec],
+    on_done: OnDone,
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> None:
+    """Run ``tasks``, calling ``on_done(spec, info)`` in this process as each one finishes.
+
+    Raises
+    ------
+    InputError
+        Raised by a task (bad data, a strategy breaking its contract), as it was raised.
+    RunError
+        A worker process died (the finished tasks are on disk: resume the run).
+    """
+    if not tasks:
+        return
+    if backend == "dask":
+        _dask(tasks, on_done, workers, scheduler)
+    elif workers == 1:
+        for spec in tasks:
+            on_done(spec, run_task(spec))
+    else:
+        _pool(tasks, on_done, workers)
+
+
+def _pool(tasks: Sequence[TaskSpec], on_done: OnDone, workers: int) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+        pending = {pool.submit(run_task, spec): spec for spec in tasks}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    spec = pending.pop(future)
+                    on_done(spec, future.result())
+        except BrokenProcessPool as exc:
+            raise RunError(
+                f"a worker process died while running tasks ({exc}); the tasks that finished "
+                "are kept: run again with --resume to finish the others"
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _dask(tasks: Sequence[TaskSpec], on_done: OnDone, workers: int, scheduler: str | None) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+    except ImportError:
+        raise InputError(
+            "--backend dask needs dask.distributed: pip install 'lobsim[dask]'"
+        ) from None
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=min(workers, len(tasks)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc})"
+                ) from None
+        with client:
+            futures = {
+                client.submit(
+                    run_task,
+                    spec,
+                    key=f"lobsim-{spec.out.parent.name}-{spec.out.name}-{spec.scenario_hash[:12]}",
+                    pure=False,
+                ): spec
+                for spec in tasks
+            }
+            try:
+                for future in as_completed(futures):
+                    on_done(futures[future], future.result())
+            except (KilledWorker, FutureCancelledError) as exc:
+                raise RunError(
+                    f"Dask gave up on a task whose workers died ({exc}); the tasks that "
+                    "finished are kept: run again with --resume to finish the others"
+                ) from None
+            finally:
+                client.cancel(list(futures))
+    finally:
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,258 @@
+"""Building a run from a scenario: its variants, folds and tasks, checked before any work.
+
+:func:`build_plan` does every check that can be done without running a strategy (the scenario,
+its sweep, the strategy classes and their options, the market file, the folds, the device), so
+that bad input is refused before the run writes anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lobsim.errors import DataError, InputError, ScenarioError, StrategyError
+from lobsim.market import Fold, MarketPanel, load_bars, walk_forward_folds
+from lobsim.scenario import Scenario, Variant, expand_sweep, resolve_strategies
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One unit of work: one variant of the scenario on one walk-forward fold.
+
+    Everything a worker needs travels in the spec (it pickles), so a task gives the same
+    result in this process, in a process pool or on a Dask worker.
+
+    Attributes
+    ----------
+    scenario_hash : str
+        Hash of the whole scenario (sweep included): the run's identity.
+    variant_index, variant_id, variant_label : int, str, str
+        The variant (see :class:`lobsim.Variant`).
+    scenario : Scenario
+        The variant's resolved scenario (no sweep).
+    fold : Fold
+        Day slices into the variant's full market.
+    market : MarketPanel or None
+        A file market's days ``fold.train.start .. fold.test.stop - 1``; None for a synthetic
+        market, which the task generates itself (only the days it needs).
+    device : str
+        ``--device``, handed to ``fit`` in ``TrainData.device``.
+    threads : int
+        Numba threads of the task.
+    progress : bool
+        Whether strategies may show their own progress bars.
+    out : Path
+        The task's output directory, ``DIR/tasks/<hash[:12]>/<variant-id>/fold-<k>``.
+    """
+
+    scenario_hash: str
+    variant_index: int
+    variant_id: str
+    variant_label: str
+    scenario: Scenario
+    fold: Fold
+    market: MarketPanel | None
+    device: str
+    threads: int
+    progress: bool
+    out: Path
+
+    @property
+    def name(self) -> str:
+        """``"<variant label>, fold <k>"``, for messages."""
+        return f"variant {self.variant_label}, fold {self.fold.index}"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A checked run: the scenario, its variants and the tasks, in their fixed order.
+
+    Tasks are ordered by (variant index, fold); outputs are assembled in this order whatever
+    order the tasks finish in.
+    """
+
+    scenario: Scenario
+    variants: tuple[Variant, ...]
+    tasks: tuple[TaskSpec, ...]
+    out: Path
+
+    @property
+    def task_root(self) -> Path:
+        return task_root(self.out, self.scenario.content_hash)
+
+
+def task_root(out: Path, scenario_hash: str) -> Path:
+    """``DIR/tasks/<scenario-hash[:12]>``: where the tasks of one scenario keep their outputs."""
+    return out / "tasks" / scenario_hash[:12]
+
+
+def with_context(exc: InputError, prefix: str) -> InputError:
+    """``exc``'s message after ``prefix``, as the most specific of lobsim's own error types.
+
+    Subclasses of those (a loader's ``BarDataError``) may take other constructor arguments.
+    """
+    for cls in (DataError, ScenarioError, StrategyError, InputError):
+        if isinstance(exc, cls):
+            return cls(f"{prefix}{exc}")
+    return InputError(f"{prefix}{exc}")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def build_plan(
+    scenario: Scenario,
+    out: str | os.PathLike[str],
+    *,
+    device: str = "auto",
+    threads: int = 1,
+    progress: bool = False,
+) -> RunPlan:
+    """Check ``scenario`` end to end and split it into tasks, one per (variant, fold).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        As loaded by :func:`lobsim.load_scenario` (overrides applied).
+    out : path
+        The run directory (nothing is written here).
+    device : {"auto", "cpu", "cuda"}
+        Accelerator for strategies that can use one.
+    threads : int
+        Numba threads per task.
+    progress : bool
+        Let strategies show their own progress bars (only sensible in this process).
+
+    Raises
+    ------
+    ScenarioError
+        A strategy that cannot be imported or takes other options (naming
+        ``strategies.LABEL...``), folds that do not fit a market file, book.epsilon of the
+        wrong length, a device that is not there.
+    DataError
+        A market file that cannot be read (naming the file, row and column).
+    """
+    if device not in DEVICES:
+        raise InputError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InputError(f"--threads must be an int >= 1, got {threads!r}")
+    if device == "cuda":
+        _require_cuda()
+    out = Path(out)
+    variants = expand_sweep(scenario)
+    files: dict[tuple, MarketPanel] = {}
+    tasks: list[TaskSpec] = []
+    root = task_root(out, scenario.content_hash)
+    for variant in variants:
+        where = f"sweep variant {variant.label}: " if scenario.sweep else ""
+        try:
+            tasks.extend(
+                _variant_tasks(
+                    variant, scenario.content_hash, files, device, threads, progress, root
+                )
+            )
+        except InputError as exc:
+            if not where:
+                raise
+            raise with_context(exc, where) from None
+    return RunPlan(scenario=scenario, variants=variants, tasks=tuple(tasks), out=out)
+
+
+def _variant_tasks(
+    variant: Variant,
+    scenario_hash: str,
+    files: dict[tuple, MarketPanel],
+    device: str,
+    threads: int,
+    progress: bool,
+    root: Path,
+) -> list[TaskSpec]:
+    sc = variant.scenario
+    for resolved in resolve_strategies(sc).values():
+        try:
+            resolved.build()
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(
+                f"strategies.{resolved.label}: the constructor refused the "
+                f"options {resolved.options}: {exc}"
+            ) from None
+    panel = None
+    if sc.market.source == "file":
+        panel = _file_market(sc, files)
+        n_days = panel.n_days
+        n_stocks = panel.n_stocks
+    else:
+        n_days = sc.market.synthetic.days
+        n_stocks = sc.market.synthetic.stocks
+    folds = sc.folds
+    try:
+        fold_list = walk_forward_folds(
+            n_days,
+            train_days=folds.train_days,
+            test_days=folds.test_days,
+            step_days=folds.step_days,
+            count=folds.count,
+        )
+    except InputError as exc:
+        detail = str(exc).removeprefix("walk_forward_folds: ")
+        raise ScenarioError(f"folds: {detail} (market.path)") from None
+    if isinstance(sc.book.epsilon, tuple) and len(sc.book.epsilon) != n_stocks:
+        raise ScenarioError(
+            f"book.epsilon has {len(sc.book.epsilon)} values but the market has {n_stocks} stocks"
+        )
+    return [
+        TaskSpec(
+            scenario_hash=scenario_hash,
+            variant_index=variant.index,
+            variant_id=variant.id,
+            variant_label=variant.label,
+            scenario=sc,
+            fold=fold,
+            market=None if panel is None else panel.days(fold.train.start, fold.test.stop),
+            device=device,
+            threads=threads,
+            progress=progress,
+            out=root / variant.id / f"fold-{fold.index}",
+        )
+        for fold in fold_list
+    ]
+
+
+def _file_market(sc: Scenario, files: dict[tuple, MarketPanel]) -> MarketPanel:
+    """The scenario's bar file as a panel, read once per (path, tickers) for all variants."""
+    key = (str(sc.market.path), sc.market.tickers)
+    if key not in files:
+        panel = load_bars(sc.market.path, **sc.market.load.kwargs())
+        if sc.market.tickers is not None:
+            missing = [t for t in sc.market.tickers if t not in panel.tickers]
+            if missing:
+                raise DataError(
+                    f"market.tickers: {missing} not in {sc.market.path} (it has "
+                    f"{len(panel.tickers)} tickers: {', '.join(panel.tickers[:10])}...)"
+                )
+            panel = panel.select(sc.market.tickers)
+        files[key] = panel
+    panel = files[key]
+    if panel.n_minutes != sc.schedule.minutes:
+        raise ScenarioError(
+            f"schedule.minutes = {sc.schedule.minutes} but {sc.market.path} has "
+            f"{panel.n_minutes} minutes a day"
+        )
+    return panel
+
+
+def _require_cuda() -> None:
+    try:
+        import torch
+    except ImportError:
+        raise InputError("--device cuda: torch is not installed") from None
+    if not torch.cuda.is_available():
+        raise InputError("--device cuda: CUDA is not available on this machine (use auto or cpu)")

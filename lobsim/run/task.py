@@ -1,0 +1,305 @@
+"""One task of a run: one variant on one fold, every strategy fitted and simulated.
+
+Reproducibility rules (STYLE.md, "No hidden global state"):
+
+- A strategy's seed is a child of the run's root ``SeedSequence(run.seed)`` by the stable key
+  (fold, strategy label); never by worker, task order or variant.
+- The book noise of ``simulate`` comes from ``SeedSequence(run.seed)`` by a fixed key: the same
+  episode (date, stock) meets the same book in every strategy, variant and fold (common random
+  numbers).
+- Threads are pinned inside the task: numba to ``spec.threads`` (the simulation kernels work
+  per episode, so their results do not depend on it), torch to one thread (its reductions may
+  depend on the thread count, and one thread per task keeps tasks side by side from fighting
+  over cores). A strategy whose constructor takes ``threads`` gets 1 unless the scenario sets
+  it; one that takes ``progress`` gets False unless the run shows bars. Neither changes results.
+
+The task writes its outputs into a temporary directory and renames it into place, so a task
+directory exists only once it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lobsim import plugins
+from lobsim.errors import DataError, InputError
+from lobsim.market import MarketPanel, synthesize_market
+from lobsim.run.plan import TaskSpec, with_context
+from lobsim.scenario import ResolvedStrategy, Scenario, resolve_strategies
+from lobsim.simulation import simulate
+from lobsim.strategy import BUY, SELL, TrainData
+
+TASK_FILE = "task.json"
+EPISODES = "episodes.parquet"
+DECISIONS = "decisions.parquet"
+TORCH_THREADS = 1
+# Keys of the run's SeedSequence tree: strategies' fits and the book noise.
+_FIT_KEY = 0x5EED
+_BOOK_KEY = 0xB00C
+# Numba's default threading layer and torch's thread pool are per process: one task at a time.
+_LOCK = threading.Lock()
+
+
+def strategy_seed(run_seed: int, fold: int, label: str) -> np.random.SeedSequence:
+    """The seed of strategy ``label`` on fold ``fold``: a child of the run's root, stable keys."""
+    label_key = int.from_bytes(label.encode("utf-8"), "big")
+    return np.random.SeedSequence(run_seed, spawn_key=(_FIT_KEY, fold, label_key))
+
+
+def book_seed(run_seed: int) -> np.random.SeedSequence:
+    """The seed of the book noise: the run's seed only (common random numbers)."""
+    return np.random.SeedSequence(run_seed, spawn_key=(_BOOK_KEY,))
+
+
+def parent_orders(scenario: Scenario, train_adv: np.ndarray) -> np.ndarray:
+    """ndarray(int64, (N,)): the parent order per stock, from the training window's ADV."""
+    spec = scenario.parent
+    if spec.shares is not None:
+        return np.full(len(train_adv), spec.shares, dtype=np.int64)
+    return np.rint(spec.fraction_adv * train_adv).astype(np.int64)
+
+
+def fold_market(spec: TaskSpec) -> MarketPanel:
+    """The days of the task's fold (train then test) of the variant's market."""
+    if spec.market is not None:
+        return spec.market
+    synthetic = spec.scenario.market.synthetic
+    return synthesize_market(
+        synthetic.stocks,
+        synthetic.days,
+        minutes=spec.scenario.schedule.minutes,
+        seed=spec.scenario.market_seed,
+        params=synthetic.params,
+        volume_mode=synthetic.volume_mode,
+        days=slice(spec.fold.train.start, spec.fold.test.stop),
+    )
+
+
+def is_done(spec: TaskSpec) -> bool:
+    """Whether the task's complete output is already on disk (``--resume`` skips it)."""
+    try:
+        info = json.loads((spec.out / TASK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        info.get("scenario_hash") == spec.scenario_hash
+        and info.get("variant_id") == spec.variant_id
+        and info.get("fold") == spec.fold.index
+        and (spec.out / EPISODES).is_file()
+        and (spec.out / DECISIONS).is_file()
+    )
+
+
+def run_task(spec: TaskSpec) -> dict[str, Any]:
+    """Fit and simulate every strategy of the task's variant on its fold; write the outputs.
+
+    Returns
+    -------
+    dict
+        What ``task.json`` holds: the task's identity, its timings, its row counts.
+
+    Raises
+    ------
+    InputError
+        (or a subclass) prefixed with the variant, the fold and the strategy.
+    """
+    with _LOCK:
+        start = time.perf_counter()
+        try:
+            # Import the strategies (and torch with them) before the threads are pinned.
+            strategies = resolve_strategies(spec.scenario)
+            with _pinned_threads(spec.threads):
+                episodes, decisions, info = _compute(spec, strategies)
+        except InputError as exc:
+            raise with_context(exc, f"{spec.name}: ") from None
+        info = {
+            "scenario_hash": spec.scenario_hash,
+            "variant_id": spec.variant_id,
+            "variant": spec.variant_label,
+            "fold": spec.fold.index,
+            **info,
+            "episodes": len(episodes),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        _write_atomically(spec.out, episodes, decisions, info)
+    return info
+
+
+def _compute(
+    spec: TaskSpec, strategies: dict[str, ResolvedStrategy]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    sc = spec.scenario
+    schedule = sc.schedule
+    panel = fold_market(spec)
+    n_train = spec.fold.n_train
+    train = panel.days(0, n_train)
+    test = panel.days(n_train, n_train + spec.fold.n_test)
+    parent = parent_orders(sc, train.adv)
+    if np.any(parent <= 0) or np.any(train.adv <= 0):
+        i = int(np.flatnonzero((parent <= 0) | (train.adv <= 0))[0])
+        raise DataError(
+            f"the parent order of {train.tickers[i]} is {parent[i]} shares (training ADV "
+            f"{train.adv[i]:.6g} shares over {train.dates[0]}..{train.dates[-1]}); every stock "
+            "needs volume in the training window and a parent order of at least one share"
+        )
+    book = sc.book.calibrated(train.volume, parent.astype(np.float64), schedule.decision_times)
+    side = SELL if sc.parent.side == "sell" else BUY
+    noise = book_seed(sc.run.seed)
+    episode_frames, decision_frames, timings = [], [], {}
+    for label, resolved in strategies.items():
+        strategy = _build(resolved, spec.progress)
+        t0 = time.perf_counter()
+        fit = getattr(strategy, "fit", None)
+        try:
+            if callable(fit):
+                fit(
+                    TrainData(
+                        panel=train,
+                        schedule=schedule,
+                        book=book,
+                        parent=parent.copy(),
+                        side=side,
+                        seed=strategy_seed(sc.run.seed, spec.fold.index, label),
+                        device=spec.device,
+                        permanent_impact=sc.impact.permanent,
+                    )
+                )
+            t1 = time.perf_counter()
+            result = simulate(
+                test,
+                strategy,
+                book=book,
+                parent=parent,
+                side=side,
+                schedule=schedule,
+                adv=train.adv,
+                permanent_impact=sc.impact.permanent,
+                seed=noise,
+            )
+        except InputError as exc:
+            raise with_context(exc, f"strategy {label}: ") from None
+        t2 = time.perf_counter()
+        episode_frames.append(_episodes(spec, label, result.episodes))
+        decision_frames.append(_decisions(spec, label, test, parent, result))
+        timings[label] = {"fit_s": round(t1 - t0, 3), "simulate_s": round(t2 - t1, 3)}
+    episodes = pd.concat(episode_frames, ignore_index=True)
+    decisions = pd.concat(decision_frames, ignore_index=True)
+    info = {
+        "train": [str(train.dates[0]), str(train.dates[-1])],
+        "test": [str(test.dates[0]), str(test.dates[-1])],
+        "strategies": timings,
+    }
+    return episodes, decisions, info
+
+
+def _build(resolved: ResolvedStrategy, progress: bool) -> Any:
+    """An instance with the run's runtime options (threads, progress) where it takes them."""
+    params = plugins.options(resolved.cls)
+    options = copy.deepcopy(resolved.options)
+    if "threads" in params and "threads" not in options:
+        options["threads"] = TORCH_THREADS
+    if "progress" in params and not progress:
+        options["progress"] = False
+    return resolved.cls(**options)
+
+
+def _key_columns(spec: TaskSpec, label: str, n: int) -> dict[str, Any]:
+    return {
+        "variant": np.full(n, spec.variant_label, dtype=object),
+        "variant_id": np.full(n, spec.variant_id, dtype=object),
+        "fold": np.full(n, spec.fold.index, dtype=np.int64),
+        "strategy": np.full(n, label, dtype=object),
+    }
+
+
+def _episodes(spec: TaskSpec, label: str, frame: pd.DataFrame) -> pd.DataFrame:
+    body = frame.drop(columns=["strategy"])
+    keys = pd.DataFrame(_key_columns(spec, label, len(body)))
+    return pd.concat([keys, body.reset_index(drop=True)], axis=1)
+
+
+def _decisions(
+    spec: TaskSpec, label: str, test: MarketPanel, parent: np.ndarray, result
+) -> pd.DataFrame:
+    """Per stock and decision: mean inventory fraction before it and mean child cost ($)."""
+    n_days, n_stocks = test.n_days, test.n_stocks
+    times = spec.scenario.schedule.decision_times
+    k = len(times)
+    # Episodes are day-major (e = d * N + i).
+    held = result.inventory[:, :k].reshape(n_days, n_stocks, k) / parent[None, :, None]
+    cost = result.child_cost.reshape(n_days, n_stocks, k)
+    n = n_stocks * k
+    return pd.DataFrame(
+        {
+            **_key_columns(spec, label, n),
+            "stock": np.repeat(np.asarray(test.tickers, dtype=object), k),
+            "decision": np.tile(np.arange(k, dtype=np.int64), n_stocks),
+            "minute": np.tile(times, n_stocks),
+            "inventory": held.mean(axis=0).reshape(-1),
+            "child_cost": cost.mean(axis=0).reshape(-1),
+        }
+    )
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Parquet without the pandas index, so tables of several tasks concatenate."""
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def _write_atomically(out: Path, episodes: pd.DataFrame, decisions: pd.DataFrame, info) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        write_table(episodes, tmp / EPISODES)
+        write_table(decisions, tmp / DECISIONS)
+        (tmp / TASK_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Move directory ``src`` to ``dst``, replacing an existing ``dst`` (os.replace cannot)."""
+    if dst.exists():
+        old = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex}"
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+@contextlib.contextmanager
+def _pinned_threads(threads: int):
+    """Numba to ``threads`` and (if loaded) torch to one thread for the block, then restored."""
+    import numba
+
+    numba_before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    torch = sys.modules.get("torch")
+    torch_before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(TORCH_THREADS)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(numba_before)
+        if torch is not None:
+            torch.set_num_threads(torch_before)

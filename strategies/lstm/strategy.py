@@ -1,0 +1,423 @@
+"""The LSTM execution policy as a strategy plug-in (Papanicolaou et al. 2023, section 3)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lobsim import InputError, Observation, Schedule, TrainData
+from strategies.lstm.features import (
+    inventory_paths,
+    minute_features,
+    preopen_row,
+    volume_floor,
+)
+from strategies.lstm.model import JointNet, PerStockNet, base_logits
+from strategies.lstm.train import LOSSES, Settings, day_set, train_network
+from strategies.vwap import volume_weights
+
+MODES = ("joint", "per_stock")
+CHECKPOINT_FORMAT = 1
+# Per-stock networks are trained a few at a time: (stocks x days) sequences per backward pass.
+_PER_STOCK_SEQUENCES = 500
+
+
+def resolve_device(requested: str, run_device: str = "auto") -> torch.device:
+    """The torch device for an option ("auto", "cpu", "cuda", "cuda:1"...) and the run's.
+
+    "auto" defers to the run's device; an "auto" run means CUDA when available, else CPU.
+    """
+    name = run_device if requested == "auto" else requested
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if not isinstance(name, str) or not (name == "cpu" or name.startswith("cuda")):
+        raise InputError(f"lstm: device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"lstm: device {name!r} was asked for but CUDA is not available")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads set to ``n`` for the block, then restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class LSTM:
+    """LSTM execution policy: VWAP adjusted, decision by decision, by a trained network.
+
+    Each minute the network reads the minute index and, for every stock of the universe, the
+    price, the volume and the TWAP and VWAP inventories (1 + 4N inputs, see
+    :mod:`strategies.lstm.features`), through two LSTM layers of 50 units and a linear head
+    with a sigmoid per stock: the share of its remaining inventory that the stock keeps at the
+    decision, around VWAP's (:mod:`strategies.lstm.model`). The inventory never rises, the last
+    decision sells the rest, and the untrained network is exactly VWAP. ``fit`` trains on the
+    fold's training days with Adam on the closed-form power-law cost, early-stopping on the
+    last days of the window (:mod:`strategies.lstm.train`).
+
+    Parameters
+    ----------
+    mode : {"joint", "per_stock"}
+        "joint": one network with N outputs for the whole universe (116,100 parameters for
+        N = 100). "per_stock": one network per stock with one output, as in the paper
+        (111,051 parameters each for N = 100).
+    epochs : int
+        Most passes over the training days.
+    lr : float
+        Adam's learning rate.
+    seed : int, optional
+        None: the fold's seed (``train.seed``) as is; an int picks another stream of it.
+    hidden, layers : int
+        LSTM units per layer and layers.
+    batch_days : int
+        Training days per Adam step.
+    patience : int
+        Epochs without a better validation cost before training stops.
+    validation_days : int, optional
+        The last days of the training window held out for early stopping (0: none, train
+        ``epochs`` epochs on all days). None: a sixth of the window (10 of the paper's 60).
+    alpha_noise_train : float
+        w of a noisy book shape a + U[-w, w] per bar in the training cost (0: the run's a).
+    permute_stocks : bool, optional
+        Joint mode: relabel the stocks of every training day by a random permutation (inputs,
+        VWAP base and costs together). The default None means True in joint mode and False in
+        per-stock mode, where each network learns its own stock.
+    loss : {"bps", "dollars"}
+        Unit of the training cost: bps of each order's value (every stock weighs the same) or
+        currency (expensive stocks dominate).
+    device : str
+        "auto" (the run's device; CUDA when available), "cpu" or "cuda".
+    threads : int, optional
+        torch CPU threads during ``fit`` and ``decide`` (restored after). None means one: the
+        recurrence steps minute by minute through matrices of 50 units, too small for
+        threads to pay, and on a shared machine more threads cost several times more
+        (``lobsim bench lstm`` measures both).
+    checkpoint_dir : str, optional
+        Where ``fit`` writes the trained fold, ``lstm-<mode>-<first>-<last>.pt`` after the
+        first and last training date; :meth:`load` reads it back, on any device.
+    progress : bool
+        A progress bar on stderr while training: epoch, training loss, validation cost.
+    """
+
+    def __init__(
+        self,
+        mode: str = "joint",
+        epochs: int = 100,
+        lr: float = 1e-3,
+        seed: int | None = None,
+        hidden: int = 50,
+        layers: int = 2,
+        batch_days: int = 10,
+        patience: int = 20,
+        validation_days: int | None = None,
+        alpha_noise_train: float = 0.0,
+        permute_stocks: bool | None = None,
+        loss: str = "bps",
+        device: str = "auto",
+        threads: int | None = None,
+        checkpoint_dir: str | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.mode = mode
+        self.epochs = epochs
+        self.lr = lr
+        self.seed = seed
+        self.hidden = hidden
+        self.layers = layers
+        self.batch_days = batch_days
+        self.patience = patience
+        self.validation_days = validation_days
+        self.alpha_noise_train = alpha_noise_train
+        self.permute_stocks = permute_stocks
+        self.loss = loss
+        self.device = device
+        self.threads = threads
+        self.checkpoint_dir = checkpoint_dir
+        self.progress = progress
+
+    # -- options -------------------------------------------------------------------------
+
+    def _check_options(self, n_days: int, alpha: float) -> None:
+        def fail(name: str, expected: str) -> None:
+            raise InputError(f"lstm: {name} must be {expected}, got {getattr(self, name)!r}")
+
+        def is_int(value) -> bool:
+            return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+        if self.mode not in MODES:
+            fail("mode", f"one of {MODES}")
+        if self.loss not in LOSSES:
+            fail("loss", f"one of {LOSSES}")
+        for name in ("epochs", "hidden", "layers", "batch_days", "patience"):
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
+                fail(name, "an int >= 1")
+        if not (isinstance(self.lr, float | int) and 0 < self.lr < 1):
+            fail("lr", "a number in (0, 1)")
+        if self.seed is not None and not (is_int(self.seed) and self.seed >= 0):
+            fail("seed", "None or an int >= 0")
+        held_out = self.validation_days
+        if held_out is not None and not (is_int(held_out) and 0 <= held_out < n_days):
+            fail(
+                "validation_days",
+                f"None or an int in [0, {n_days}) (the fold has {n_days} training days)",
+            )
+        w = self.alpha_noise_train
+        if not (isinstance(w, float | int) and 0 <= w < 1 + alpha):
+            fail("alpha_noise_train", f"in [0, 1 + alpha) = [0, {1 + alpha:g})")
+        if self.permute_stocks not in (None, True, False):
+            fail("permute_stocks", "None, True or False")
+        if self.permute_stocks and self.mode == "per_stock":
+            fail(
+                "permute_stocks",
+                "None or False in per_stock mode (each network learns its own stock)",
+            )
+        if self.threads is not None and not (is_int(self.threads) and self.threads >= 1):
+            fail("threads", "None or an int >= 1")
+
+    def _threads(self) -> int:
+        return 1 if self.threads is None else int(self.threads)
+
+    def _generator(self, seed) -> torch.Generator:
+        if not isinstance(seed, np.random.SeedSequence):
+            seed = np.random.SeedSequence(seed)
+        if self.seed is not None:
+            seed = np.random.SeedSequence(
+                seed.entropy, spawn_key=(*seed.spawn_key, 0x15, int(self.seed))
+            )
+        value = int(seed.generate_state(1, np.uint64)[0])
+        return torch.Generator().manual_seed(value)
+
+    # -- training ------------------------------------------------------------------------
+
+    def fit(self, train: TrainData) -> None:
+        """Train on the fold's training days (see the class docstring)."""
+        panel, schedule = train.panel, train.schedule
+        n_days, minutes, n_stocks = panel.price.shape
+        alpha = float(train.book.alpha)
+        self._check_options(n_days, alpha)
+        parent = np.asarray(train.parent)
+        if parent.shape != (n_stocks,):
+            raise InputError(
+                f"lstm: train.parent has shape {parent.shape}, expected ({n_stocks},)"
+            )
+        device = resolve_device(self.device, getattr(train, "device", "auto"))
+        generator = self._generator(train.seed)
+        weights = volume_weights(panel.volume, schedule.decision_times, schedule.interval)
+        twap, vwap = inventory_paths(weights, schedule.decision_times, minutes)
+        self.normaliser_ = {
+            "profile": panel.volume.mean(axis=0),
+            "floor": volume_floor(panel.adv, minutes),
+            "twap": twap,
+            "vwap": vwap,
+        }
+        self.base_ = base_logits(weights)
+        self.schedule_ = schedule
+        self.tickers_ = tuple(panel.tickers)
+        self.alpha_ = alpha
+        self.net_ = self._new_net(n_stocks, generator)
+        self.history_ = {
+            "epochs": 0,
+            "best_epoch": 0,
+            "train_loss": [],
+            "valid_cost": [],
+            "seconds": [],
+        }
+        with torch_threads(self._threads()):
+            self.net_.to(device)
+            if schedule.n_decisions > 1 and np.any(parent > 0):
+                self.history_ = self._train(train, parent, device, generator)
+            self.net_.eval()
+        self.device_ = device
+        if self.checkpoint_dir is not None:
+            first, last = panel.dates[0], panel.dates[-1]
+            self.save(Path(self.checkpoint_dir) / f"lstm-{self.mode}-{first}-{last}.pt")
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters of the fitted network(s)."""
+        if not hasattr(self, "net_"):
+            raise InputError("lstm: fit() (or LSTM.load) must run before n_parameters")
+        return sum(p.numel() for p in self.net_.parameters())
+
+    def _new_net(self, n_stocks: int, generator: torch.Generator):
+        cls = JointNet if self.mode == "joint" else PerStockNet
+        return cls(n_stocks, self.hidden, self.layers, generator)
+
+    def _train(
+        self,
+        train: TrainData,
+        parent: np.ndarray,
+        device: torch.device,
+        generator: torch.Generator,
+    ) -> dict:
+        panel, schedule = train.panel, train.schedule
+        eps = train.book.epsilons(panel.n_stocks)
+        held_out = panel.n_days // 6 if self.validation_days is None else self.validation_days
+        split = panel.n_days - held_out
+
+        def days(part: slice):
+            return day_set(
+                panel.price[part],
+                panel.volume[part],
+                schedule,
+                eps,
+                parent,
+                self.normaliser_,
+                self.base_,
+                self.loss,
+                device,
+            )
+
+        fit_days = days(slice(0, split))
+        valid_days = days(slice(split, None)) if held_out else None
+        permute = self.mode == "joint" if self.permute_stocks is None else self.permute_stocks
+        chunk = None
+        if self.mode == "per_stock":
+            chunk = max(1, _PER_STOCK_SEQUENCES // min(self.batch_days, split))
+        settings = Settings(
+            epochs=self.epochs,
+            lr=float(self.lr),
+            batch_days=self.batch_days,
+            patience=self.patience,
+            alpha=self.alpha_,
+            alpha_noise=float(self.alpha_noise_train),
+            permute_stocks=permute,
+            stock_chunk=chunk,
+            progress=self.progress,
+            description=f"lstm {self.mode}",
+        )
+        self.net_.train()
+        return train_network(
+            self.net_, fit_days, valid_days, int(np.sum(parent > 0)), settings, generator
+        )
+
+    # -- inference -----------------------------------------------------------------------
+
+    def decide(self, obs: Observation) -> np.ndarray:
+        """Target remaining inventory per episode, one forward pass for all days of the batch."""
+        if not hasattr(self, "net_"):
+            raise InputError("lstm: fit() (or LSTM.load) must run before decide()")
+        if obs.k == 0:
+            self._start_batch(obs)
+        elif obs.k != self._next_k:
+            raise InputError(
+                f"lstm: decide() must be called for k = 0, 1, 2, ... in order; "
+                f"expected k={self._next_k}, got k={obs.k}"
+            )
+        self._next_k = obs.k + 1
+        if obs.is_last:
+            return np.zeros(obs.n_episodes)
+        visible = obs.price.shape[1]  # bars 1 .. t - lag
+        rows = np.arange(self._row + 1, visible + 1)
+        parts = [preopen_row(obs.price.shape[0], len(self.tickers_))] if obs.k == 0 else []
+        if len(rows):
+            if self._first_price is None:
+                self._first_price = np.array(obs.price[:, 0, :])
+            norm = self.normaliser_
+            parts.append(
+                minute_features(
+                    obs.price[:, rows - 1, :],
+                    obs.volume[:, rows - 1, :],
+                    self._first_price,
+                    rows,
+                    norm["profile"],
+                    norm["floor"],
+                    norm["twap"],
+                    norm["vwap"],
+                    self.schedule_.minutes,
+                )
+            )
+        self._row = visible
+        if parts:
+            x = np.concatenate(parts, axis=1).transpose(1, 0, 2)
+            with torch_threads(self._threads()), torch.no_grad():
+                z, self._state = self.net_(
+                    torch.from_numpy(np.ascontiguousarray(x)).to(self.device_), self._state
+                )
+            self._z = z[-1].double().cpu().numpy()  # (D, N): the output at the last row
+        keep = 1.0 / (1.0 + np.exp(-(self.base_[obs.k][None, :] + self._z)))
+        self._held = self._held * keep
+        return obs.initial * self._held[obs.day, obs.stock]
+
+    def _start_batch(self, obs: Observation) -> None:
+        if tuple(obs.tickers) != self.tickers_:
+            raise InputError(
+                f"lstm: trained on {len(self.tickers_)} stocks "
+                f"{self.tickers_[:3]}..., asked to trade {len(obs.tickers)} stocks "
+                f"{tuple(obs.tickers)[:3]}...; the universe must be the same"
+            )
+        if obs.schedule != self.schedule_:
+            raise InputError(f"lstm: trained for {self.schedule_}, asked to trade {obs.schedule}")
+        n_days = obs.price.shape[0]
+        self._state = None
+        self._row = 0
+        self._first_price = None
+        self._z = np.zeros((n_days, len(self.tickers_)))
+        self._held = np.ones((n_days, len(self.tickers_)))
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted policy (CPU tensors, loadable without a GPU); returns the path."""
+        if not hasattr(self, "net_"):
+            raise InputError("lstm: fit() must run before save()")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s = self.schedule_
+        blob = {
+            "format": CHECKPOINT_FORMAT,
+            "options": {
+                k: str(v) if isinstance(v, os.PathLike) else v
+                for k, v in vars(self).items()
+                if not k.endswith("_") and not k.startswith("_")
+            },
+            "tickers": list(self.tickers_),
+            "schedule": [s.minutes, s.interval, s.lag],
+            "alpha": self.alpha_,
+            "state_dict": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
+            "base": torch.from_numpy(self.base_),
+            "normaliser": {
+                k: torch.from_numpy(np.asarray(v, dtype=np.float64))
+                for k, v in self.normaliser_.items()
+            },
+            "history": self.history_,
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(blob, tmp)
+        os.replace(tmp, path)  # never a half-written checkpoint
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> LSTM:
+        """A fitted policy from :meth:`save`, on ``device`` ("auto": CUDA when available)."""
+        try:
+            blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise InputError(f"lstm: no checkpoint at {path}") from None
+        if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+            raise InputError(
+                f"lstm: {path} is not an lstm checkpoint of format {CHECKPOINT_FORMAT}"
+            )
+        options = dict(blob["options"])
+        options["device"] = device
+        strategy = cls(**options)
+        strategy.tickers_ = tuple(blob["tickers"])
+        strategy.schedule_ = Schedule(*blob["schedule"])
+        strategy.alpha_ = float(blob["alpha"])
+        strategy.base_ = blob["base"].numpy()
+        strategy.normaliser_ = {k: v.numpy() for k, v in blob["normaliser"].items()}
+        strategy.history_ = blob["history"]
+        strategy.device_ = resolve_device(device)
+        net = strategy._new_net(len(strategy.tickers_), torch.Generator().manual_seed(0))
+        net.load_state_dict(blob["state_dict"])
+        strategy.net_ = net.to(strategy.device_).eval()
+        return strategy

@@ -1,0 +1,117 @@
+"""What a run does with a --out directory that already holds something."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from tests.run.conftest import TINY, run_cli, write_scenario
+
+
+def _copy(clean_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(clean_run, out)
+    return out
+
+
+def _listing(path):
+    return sorted((p.relative_to(path).as_posix(), p.stat().st_mtime_ns) for p in path.rglob("*"))
+
+
+def test_refuses_a_foreign_non_empty_directory(tiny_file, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert run_cli(tiny_file, "--out", out) == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_refuses_another_scenarios_results(clean_run, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    other = write_scenario(tmp_path, TINY.replace("seed = 11", "seed = 12"), "other.toml")
+    before = _listing(out)
+    assert run_cli(other, "--out", out) == 2
+    assert _listing(out) == before
+
+
+def test_refuses_to_resume_another_scenario(clean_run, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    other = write_scenario(tmp_path, TINY.replace("seed = 11", "seed = 12"), "other.toml")
+    before = _listing(out)
+    assert run_cli(other, "--out", out, "--resume") == 2
+    assert _listing(out) == before
+
+
+def test_same_scenario_without_resume_runs_every_task_again(clean_run, tiny_file, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    assert run_cli(tiny_file, "--out", out) == 0
+    tasks = json.loads((out / "manifest.json").read_text())["tasks"]
+    assert [t["status"] for t in tasks] == ["ran", "ran"]
+
+
+def test_resume_of_a_finished_run_reuses_every_task(clean_run, tiny_file, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    assert run_cli(tiny_file, "--out", out, "--resume") == 0
+    tasks = json.loads((out / "manifest.json").read_text())["tasks"]
+    assert [t["status"] for t in tasks] == ["reused", "reused"]
+
+
+def test_refuses_a_directory_locked_by_a_live_run(clean_run, tiny_file, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = {"host": os.uname().nodename, "pid": holder.pid}
+        (out / ".lock").write_text(json.dumps(lock))
+        assert run_cli(tiny_file, "--out", out, "--resume") == 2
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_takes_over_the_lock_of_a_dead_run(clean_run, tiny_file, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    lock = {"host": os.uname().nodename, "pid": int(dead.stdout)}
+    (out / ".lock").write_text(json.dumps(lock))
+    assert run_cli(tiny_file, "--out", out, "--resume") == 0
+    assert not (out / ".lock").exists()
+
+
+def test_bad_input_in_a_task_leaves_no_directory(tmp_path):
+    text = TINY + '\n[strategies.picky]\nclass = "tests.run.plugins:RefusesToFit"\n'
+    path = write_scenario(tmp_path, text)
+    out = tmp_path / "new" / "run"
+    assert run_cli(path, "--out", out) == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_rerun_keeps_the_previous_results(tmp_path):
+    marker = tmp_path / "fail-now"
+    moody = f'[strategies.moody]\nclass = "tests.run.plugins:FailsWhenMarked"\nmarker = "{marker}"'
+    text = f"{TINY}\n{moody}\n"
+    path = write_scenario(tmp_path, text)
+    out = tmp_path / "run"
+    assert run_cli(path, "--out", out) == 0
+    before = _listing(out)
+    marker.touch()
+
+    assert run_cli(path, "--out", out) == 2
+
+    assert _listing(out) == before
+
+
+def test_leftovers_of_a_killed_run_are_removed(clean_run, tiny_file, tmp_path):
+    out = _copy(clean_run, tmp_path)
+    (task,) = out.glob("tasks/*/*/fold-0")
+    leftover = task.parent / ".fold-0.tmp-0123abcd"
+    shutil.copytree(task, leftover)
+    staging = out / ".staging-0123abcd"
+    staging.mkdir()
+
+    assert run_cli(tiny_file, "--out", out, "--resume") == 0
+
+    assert not leftover.exists() and not staging.exists()

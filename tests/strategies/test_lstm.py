@@ -1,0 +1,518 @@
+"""The LSTM execution policy: architecture, schedule constraints, lag, determinism, training.
+
+Small problems throughout (4 stocks x 30 days x 390 minutes, a few epochs), so the module runs
+in seconds; the issue's result on 100 stocks is measured by ``lobsim bench lstm`` and the
+evaluation script, not here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lobsim
+from lobsim import InputError, Observation, Schedule, TrainData
+from strategies.lstm import LSTM, resolve_device
+from strategies.lstm.features import day_features, inventory_paths, volume_floor
+from strategies.lstm.model import JointNet, PerStockNet, base_logits, child_fractions
+from strategies.lstm.train import day_set, mean_cost
+from strategies.vwap import VWAP, volume_weights
+
+N_STOCKS, N_DAYS = 4, 30
+SCHEDULE = Schedule()
+FAST = {
+    "epochs": 3,
+    "lr": 0.01,
+    "batch_days": N_DAYS,
+    "validation_days": 0,
+    "progress": False,
+    "threads": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def market():
+    return lobsim.synthesize_market(N_STOCKS, N_DAYS + 5, seed=11)
+
+
+@pytest.fixture(scope="module")
+def train_data(market):
+    panel = market.days(0, N_DAYS)
+    parent = np.round(0.05 * panel.adv).astype(np.int64)
+    book = lobsim.BookModel().calibrated(panel.volume, parent, SCHEDULE.decision_times)
+    return TrainData(
+        panel=panel,
+        schedule=SCHEDULE,
+        book=book,
+        parent=parent,
+        side=lobsim.SELL,
+        seed=np.random.SeedSequence(5),
+        device="cpu",
+    )
+
+
+@pytest.fixture(scope="module")
+def test_panel(market):
+    return market.days(N_DAYS, N_DAYS + 5)
+
+
+@pytest.fixture(scope="module")
+def trained(train_data):
+    strategy = LSTM(**FAST)
+    strategy.fit(train_data)
+    return strategy
+
+
+@pytest.fixture(scope="module")
+def per_stock(train_data):
+    strategy = LSTM(**{**FAST, "mode": "per_stock", "hidden": 16})
+    strategy.fit(train_data)
+    return strategy
+
+
+def observations(panel, parent, adv, schedule=SCHEDULE):
+    """Observations as the simulator builds them, remaining following each target exactly."""
+    n_days, _, n_stocks = panel.price.shape
+    stock = np.tile(np.arange(n_stocks), n_days)
+    day = np.repeat(np.arange(n_days), n_stocks)
+    initial = np.asarray(parent)[stock].astype(np.int64)
+    price, volume = panel.price.view(), panel.volume.view()
+    price.flags.writeable = volume.flags.writeable = False
+    remaining = initial.copy()
+    for k, t in enumerate(schedule.decision_times):
+        visible = int(t) - schedule.lag
+        target = yield Observation(
+            k=k,
+            t=int(t),
+            schedule=schedule,
+            stock=stock,
+            day=day,
+            side=np.full(len(stock), -1, np.int8),
+            initial=initial,
+            remaining=remaining.copy(),
+            price=price[:, :visible],
+            volume=volume[:, :visible],
+            adv=adv,
+            tickers=tuple(panel.tickers),
+            dates=panel.dates,
+        )
+        remaining = np.clip(np.rint(target), 0, remaining).astype(np.int64)
+
+
+def decisions(strategy, panel, parent, adv, schedule=SCHEDULE) -> np.ndarray:
+    """ndarray(float64, (K, E)): the raw targets returned by ``decide`` at every decision."""
+    out = []
+    gen = observations(panel, parent, adv, schedule)
+    obs = next(gen)
+    while True:
+        out.append(np.asarray(strategy.decide(obs), dtype=np.float64))
+        try:
+            obs = gen.send(out[-1])
+        except StopIteration:
+            return np.array(out)
+
+
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_joint_network_has_the_papers_116100_parameters():
+    net = JointNet(100, hidden=50, layers=2, generator=torch.Generator().manual_seed(0))
+
+    assert n_params(net) == 116_100
+
+
+def test_per_stock_networks_are_one_lstm_and_one_output_each():
+    net = PerStockNet(N_STOCKS, hidden=50, layers=2, generator=torch.Generator().manual_seed(0))
+    one = torch.nn.Sequential(torch.nn.LSTM(1 + 4 * N_STOCKS, 50, 2), torch.nn.Linear(50, 1))
+
+    assert n_params(net) == N_STOCKS * n_params(one)
+
+
+def test_per_stock_network_computes_torchs_lstm():
+    gen = torch.Generator().manual_seed(3)
+    net = PerStockNet(3, hidden=8, layers=2, generator=gen)
+    with torch.no_grad():
+        net.head_w.uniform_(-1, 1, generator=gen)
+        net.head_b.uniform_(-1, 1, generator=gen)
+    x = torch.randn(12, 5, 13, generator=gen)
+    j = 1
+    ref = torch.nn.LSTM(13, 8, 2)
+    with torch.no_grad():
+        for layer in range(2):
+            getattr(ref, f"weight_ih_l{layer}").copy_(net.w_ih[layer][j])
+            getattr(ref, f"weight_hh_l{layer}").copy_(net.w_hh[layer][j])
+            getattr(ref, f"bias_ih_l{layer}").copy_(net.b_ih[layer][j])
+            getattr(ref, f"bias_hh_l{layer}").copy_(net.b_hh[layer][j])
+
+    with torch.no_grad():
+        z, _ = net(x)
+        h, _ = ref(x)
+        expected = h @ net.head_w[j] + net.head_b[j]
+
+    torch.testing.assert_close(z[:, :, j], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_schedule_fractions_are_non_negative_and_sum_to_one():
+    gen = torch.Generator().manual_seed(1)
+    weights = np.random.default_rng(1).dirichlet(np.ones(78), size=N_STOCKS)
+    base = torch.tensor(base_logits(weights), dtype=torch.float64)[:, None, :].expand(-1, 6, -1)
+    z = 3 * torch.randn(77, 6, N_STOCKS, generator=gen, dtype=torch.float64)
+
+    fractions = child_fractions(z, base)
+
+    assert torch.all(fractions >= 0)
+    torch.testing.assert_close(fractions.sum(dim=0), torch.ones(6, N_STOCKS, dtype=torch.float64))
+
+
+def test_zero_output_is_the_vwap_schedule():
+    weights = np.random.default_rng(2).dirichlet(np.ones(78), size=N_STOCKS)
+    base = torch.tensor(base_logits(weights), dtype=torch.float64)[:, None, :]
+
+    fractions = child_fractions(torch.zeros(77, 1, N_STOCKS, dtype=torch.float64), base)
+
+    np.testing.assert_allclose(fractions[:, 0, :].numpy().T, weights, rtol=1e-9, atol=1e-15)
+
+
+def test_untrained_joint_network_outputs_zero():
+    net = JointNet(N_STOCKS, 50, 2, torch.Generator().manual_seed(0))
+    x = torch.randn(20, 3, 1 + 4 * N_STOCKS)
+
+    with torch.no_grad():
+        z, _ = net(x)
+
+    assert torch.count_nonzero(z) == 0
+
+
+def test_untrained_policy_trades_exactly_like_vwap(train_data, test_panel):
+    strategy = LSTM(**FAST)
+    strategy.fit(train_data)
+    with torch.no_grad():  # back to the initial state of the final layer
+        strategy.net_.head.weight.zero_()
+        strategy.net_.head.bias.zero_()
+    vwap = VWAP()
+    vwap.fit(train_data)
+    run = {"book": train_data.book, "parent": train_data.parent, "adv": train_data.panel.adv}
+
+    ours = lobsim.simulate(test_panel, strategy, **run).inventory
+    theirs = lobsim.simulate(test_panel, vwap, **run).inventory
+
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data, test_panel):
+    targets = decisions(trained, test_panel, train_data.parent, train_data.panel.adv)
+    vwap = VWAP()
+    vwap.fit(train_data)
+    vwap_targets = decisions(vwap, test_panel, train_data.parent, train_data.panel.adv)
+
+    assert not np.allclose(targets, vwap_targets, rtol=1e-3)  # training moved it off VWAP
+    assert np.all(np.diff(targets, axis=0) <= 1e-9)
+    assert np.all(targets[0] <= train_data.parent[np.tile(np.arange(N_STOCKS), 5)])
+    assert np.all(targets >= 0)
+    np.testing.assert_array_equal(targets[-1], 0.0)
+
+
+def test_decisions_follow_the_schedule_the_network_was_trained_on(trained, train_data, test_panel):
+    data = day_set(
+        test_panel.price,
+        test_panel.volume,
+        SCHEDULE,
+        train_data.book.epsilons(N_STOCKS),
+        train_data.parent,
+        trained.normaliser_,
+        trained.base_,
+        "bps",
+        torch.device("cpu"),
+    )
+    with torch.no_grad():
+        z, _ = trained.net_(data.x)  # whole days at once, as in training
+        sold = child_fractions(z[data.rows].double(), data.base.double()).numpy()
+    held = 1.0 - np.cumsum(sold, axis=0)[:-1]  # (K - 1, D, N)
+
+    targets = decisions(trained, test_panel, train_data.parent, train_data.panel.adv)
+
+    initial = np.tile(train_data.parent, test_panel.n_days)
+    np.testing.assert_allclose(targets[:-1] / initial, held.reshape(len(held), -1), atol=1e-5)
+
+
+def test_decisions_do_not_read_beyond_the_lag(trained, train_data, test_panel):
+    cut = 200  # bars after this minute are perturbed
+    rng = np.random.default_rng(0)
+    price, volume = test_panel.price.copy(), test_panel.volume.copy()
+    price[:, cut:] *= np.exp(0.02 * rng.standard_normal(price[:, cut:].shape))
+    volume[:, cut:] *= np.exp(rng.standard_normal(volume[:, cut:].shape))
+    perturbed = lobsim.MarketPanel(price, volume, test_panel.tickers, test_panel.dates)
+    args = (train_data.parent, train_data.panel.adv)
+
+    original = decisions(trained, test_panel, *args)
+    changed = decisions(trained, perturbed, *args)
+
+    blind = SCHEDULE.decision_times - SCHEDULE.lag <= cut
+    np.testing.assert_array_equal(original[blind], changed[blind])
+    assert not np.array_equal(original[~blind], changed[~blind])
+
+
+def test_training_features_do_not_read_beyond_their_row(train_data):
+    panel, cut = train_data.panel, 150
+    weights = volume_weights(panel.volume, SCHEDULE.decision_times, SCHEDULE.interval)
+    twap, vwap = inventory_paths(weights, SCHEDULE.decision_times, 390)
+    norm = (panel.volume.mean(axis=0), volume_floor(panel.adv, 390), twap, vwap)
+    price, volume = panel.price.copy(), panel.volume.copy()
+    price[:, cut:] *= 1.1
+    volume[:, cut:] *= 3.0
+
+    original = day_features(panel.price, panel.volume, 384, *norm)
+    changed = day_features(price, volume, 384, *norm)
+
+    np.testing.assert_array_equal(original[:, : cut + 1], changed[:, : cut + 1])
+    assert not np.array_equal(original[:, cut + 1 :], changed[:, cut + 1 :])
+
+
+def test_inventory_features_hold_what_twap_and_vwap_hold_before_each_decision(train_data):
+    weights = volume_weights(train_data.panel.volume, SCHEDULE.decision_times, 5)
+    rows = SCHEDULE.decision_times - SCHEDULE.lag
+
+    twap, vwap = inventory_paths(weights, SCHEDULE.decision_times, 390)
+
+    k = np.arange(len(rows))
+    np.testing.assert_allclose(twap[rows, 0], 1 - k / len(rows))
+    before = 1 - np.concatenate([np.zeros((N_STOCKS, 1)), np.cumsum(weights, axis=1)], axis=1)
+    np.testing.assert_allclose(vwap[rows], np.clip(before[:, :-1].T, 0, 1), atol=1e-12)
+
+
+def test_same_seed_same_network_and_decisions(train_data, test_panel):
+    first, second = LSTM(**FAST), LSTM(**FAST)
+    first.fit(train_data)
+    second.fit(train_data)
+    args = (test_panel, train_data.parent, train_data.panel.adv)
+
+    for key, value in first.net_.state_dict().items():
+        assert torch.equal(value, second.net_.state_dict()[key]), key
+    np.testing.assert_array_equal(decisions(first, *args), decisions(second, *args))
+
+
+def test_seed_option_picks_another_stream(trained, train_data):
+    other = LSTM(**FAST, seed=1)
+    other.fit(train_data)
+
+    weight = "lstm.weight_ih_l0"
+    assert not torch.equal(trained.net_.state_dict()[weight], other.net_.state_dict()[weight])
+
+
+def test_fit_leaves_torchs_global_state_alone(train_data):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+
+    LSTM(**FAST).fit(train_data)
+
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.get_num_threads() == threads
+
+
+def test_checkpoint_round_trip_gives_identical_decisions(train_data, test_panel, tmp_path):
+    strategy = LSTM(**FAST, checkpoint_dir=str(tmp_path))
+    strategy.fit(train_data)
+    (path,) = tmp_path.glob("lstm-joint-*.pt")
+
+    loaded = LSTM.load(path, device="cpu")
+
+    args = (test_panel, train_data.parent, train_data.panel.adv)
+    np.testing.assert_array_equal(decisions(loaded, *args), decisions(strategy, *args))
+
+
+def test_training_lowers_the_training_cost(train_data):
+    strategy = LSTM(**{**FAST, "epochs": 8})
+    strategy.fit(train_data)
+    panel = train_data.panel
+    eps = train_data.book.epsilons(N_STOCKS)
+    data = day_set(
+        panel.price,
+        panel.volume,
+        SCHEDULE,
+        eps,
+        train_data.parent,
+        strategy.normaliser_,
+        strategy.base_,
+        "bps",
+        torch.device("cpu"),
+    )
+    untrained = JointNet(N_STOCKS, 50, 2, torch.Generator().manual_seed(0))
+
+    trained_cost = mean_cost(strategy.net_, data, 0.5, N_STOCKS)
+    vwap_cost = mean_cost(untrained, data, 0.5, N_STOCKS)
+
+    assert trained_cost < vwap_cost
+
+
+def test_early_stopping_keeps_the_best_validation_weights(train_data):
+    strategy = LSTM(**{**FAST, "epochs": 4, "lr": 0.5, "validation_days": 10, "patience": 2})
+    panel = train_data.panel.days(N_DAYS - 10, N_DAYS)
+
+    strategy.fit(train_data)
+    valid = day_set(
+        panel.price,
+        panel.volume,
+        SCHEDULE,
+        train_data.book.epsilons(N_STOCKS),
+        train_data.parent,
+        strategy.normaliser_,
+        strategy.base_,
+        "bps",
+        torch.device("cpu"),
+    )
+    final = mean_cost(strategy.net_, valid, 0.5, N_STOCKS)
+
+    history = strategy.history_
+    assert final == pytest.approx(min([history["vwap_valid_cost"], *history["valid_cost"]]))
+    assert final <= history["vwap_valid_cost"]
+
+
+def test_by_default_a_sixth_of_the_training_days_validates(train_data):
+    strategy = LSTM(**{**FAST, "epochs": 1, "validation_days": None})
+
+    strategy.fit(train_data)
+
+    assert "vwap_valid_cost" in strategy.history_
+    assert len(strategy.history_["valid_cost"]) == 1
+
+
+def test_per_stock_mode_trains_one_network_per_stock(per_stock, train_data, test_panel):
+    targets = decisions(per_stock, test_panel, train_data.parent, train_data.panel.adv)
+
+    assert per_stock.net_.n_stocks == N_STOCKS
+    assert torch.count_nonzero(per_stock.net_.head_w) > 0
+    assert np.all(np.diff(targets, axis=0) <= 1e-9)
+    np.testing.assert_array_equal(targets[-1], 0.0)
+
+
+def test_per_stock_training_lowers_the_training_cost(per_stock, train_data):
+    panel = train_data.panel
+    data = day_set(
+        panel.price,
+        panel.volume,
+        SCHEDULE,
+        train_data.book.epsilons(N_STOCKS),
+        train_data.parent,
+        per_stock.normaliser_,
+        per_stock.base_,
+        "bps",
+        torch.device("cpu"),
+    )
+    untrained = PerStockNet(N_STOCKS, 16, 2, torch.Generator().manual_seed(0))
+
+    trained_cost = mean_cost(per_stock.net_, data, 0.5, N_STOCKS)
+    vwap_cost = mean_cost(untrained, data, 0.5, N_STOCKS)
+
+    assert trained_cost < vwap_cost
+
+
+def test_alpha_noise_training_runs_and_moves_off_vwap(train_data):
+    strategy = LSTM(**{**FAST, "alpha_noise_train": 0.2})
+
+    strategy.fit(train_data)
+
+    assert torch.count_nonzero(strategy.net_.head.weight) > 0
+
+
+def test_works_through_the_simulator_with_another_schedule(market):
+    schedule = Schedule(minutes=390, interval=30, lag=30)  # first decision sees no bar
+    panel = market.days(0, N_DAYS)
+    parent = np.round(0.05 * panel.adv).astype(np.int64)
+    book = lobsim.BookModel().calibrated(panel.volume, parent, schedule.decision_times)
+    strategy = LSTM(**FAST)
+    strategy.fit(
+        TrainData(
+            panel=panel,
+            schedule=schedule,
+            book=book,
+            parent=parent,
+            side=lobsim.SELL,
+            seed=np.random.SeedSequence(1),
+        )
+    )
+
+    result = lobsim.simulate(
+        market.days(N_DAYS, N_DAYS + 5),
+        strategy,
+        book=book,
+        parent=parent,
+        schedule=schedule,
+        adv=panel.adv,
+    )
+
+    assert np.all(result.episodes["unfilled"] == 0)
+    assert np.all(np.isfinite(result.episodes["cost"]))
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("mode", "both"),
+        ("epochs", 0),
+        ("lr", 0.0),
+        ("validation_days", N_DAYS),
+        ("alpha_noise_train", 1.5),
+        ("loss", "pct"),
+        ("threads", 0),
+        ("seed", -1),
+    ],
+)
+def test_bad_options_are_refused_naming_the_option(train_data, option, value):
+    strategy = LSTM(**{**FAST, option: value})
+
+    with pytest.raises(InputError, match=option):
+        strategy.fit(train_data)
+
+
+def test_permuting_stocks_is_refused_in_per_stock_mode(train_data):
+    with pytest.raises(InputError, match="permute_stocks"):
+        LSTM(**FAST, mode="per_stock", permute_stocks=True).fit(train_data)
+
+
+def test_decide_before_fit_is_refused(train_data, test_panel):
+    obs = next(observations(test_panel, train_data.parent, train_data.panel.adv))
+
+    with pytest.raises(InputError, match="fit"):
+        LSTM().decide(obs)
+
+
+def test_decisions_out_of_order_are_refused(trained, train_data, test_panel):
+    gen = observations(test_panel, train_data.parent, train_data.panel.adv)
+    first = next(gen)
+    trained.decide(first)
+    gen.send(first.remaining.astype(float))
+    third = gen.send(first.remaining.astype(float))
+
+    with pytest.raises(InputError, match="in order"):
+        trained.decide(third)
+
+
+def test_another_universe_is_refused(trained, train_data, market):
+    other = market.days(N_DAYS, N_DAYS + 5).select(list(market.tickers[:3]))
+    obs = next(observations(other, train_data.parent[:3], train_data.panel.adv[:3]))
+
+    with pytest.raises(InputError, match="universe"):
+        trained.decide(obs)
+
+
+def test_auto_device_is_cuda_when_available(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+
+    assert resolve_device("auto").type == "cuda"
+    assert resolve_device("auto", "cpu").type == "cpu"
+
+
+def test_auto_device_is_cpu_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(InputError, match="CUDA"):
+        resolve_device("cuda")
+
+
+def test_registered_as_lstm():
+    assert lobsim.load_strategy("lstm") is LSTM
