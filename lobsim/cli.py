@@ -19,15 +19,12 @@ from lobsim.errors import InputError
 
 # name -> (module, one-line help); the order is the order of `lobsim --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "strategies": (
-        "lobsim.commands.strategies",
-        "list the available strategies with their options",
-    ),
     "run": ("lobsim.commands.run", "run a scenario and write its results, tables and plots"),
     "validate": ("lobsim.commands.validate", "check a scenario file and show it resolved"),
     "data": ("lobsim.commands.data", "generate a synthetic market or check a minute-bar file"),
+    "strategies": ("lobsim.commands.strategies", "list the strategies, or check a plug-in"),
     "report": ("lobsim.commands.report", "re-render the tables and plots of a run directory"),
-    "bench": ("lobsim.commands.bench", "measure the speed of the engine and the simulator"),
+    "bench": ("lobsim.commands.bench", "measure the speed of the engine, simulator and LSTM"),
 }
 
 

@@ -109,15 +109,24 @@ def headline(episodes: pd.DataFrame, labels: tuple[str, ...]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns variant, strategy, cost (mean of ``cost`` over every stock and test day, $),
-        cost_bps (the mean of ``cost_bps``), episodes; variants in run order, strategies in
-        the scenario's order.
+        episodes, cost_bps (total cost over total value traded, as in the report); variants in
+        run order, strategies in the scenario's order.
     """
     order = {label: i for i, label in enumerate(labels)}
+    value = episodes["shares"] * episodes["arrival_price"]
     table = (
-        episodes.groupby(["variant", "strategy"], sort=False)
-        .agg(cost=("cost", "mean"), cost_bps=("cost_bps", "mean"), episodes=("cost", "size"))
+        episodes.assign(_value=value)
+        .groupby(["variant", "strategy"], sort=False)
+        .agg(
+            cost=("cost", "mean"),
+            _cost=("cost", "sum"),
+            _value=("_value", "sum"),
+            episodes=("cost", "size"),
+        )
         .reset_index()
     )
+    # Value-weighted, as the report and the paper's tables: total cost over total value traded.
+    table["cost_bps"] = 1e4 * table.pop("_cost") / table.pop("_value")
     table["_order"] = table["strategy"].map(order)
     variants = {v: i for i, v in enumerate(pd.unique(episodes["variant"]))}
     table["_variant"] = table["variant"].map(variants)

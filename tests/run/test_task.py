@@ -8,6 +8,7 @@ import pytest
 
 from lobsim import BookModel, InputError, Schedule, TrainData, simulate, synthesize_market
 from lobsim.run import build_plan, run_task, strategy_seed
+from lobsim.run.assemble import headline
 from lobsim.run.task import DECISIONS, EPISODES, book_seed, is_done, parent_orders
 from lobsim.scenario import parse_scenario
 from strategies.vwap import VWAP
@@ -160,3 +161,16 @@ def test_failed_task_writes_nothing(tmp_path):
     with pytest.raises(InputError):
         run_task(spec)
     assert not spec.out.parent.exists() or not any(spec.out.parent.iterdir())
+
+
+def test_the_printed_headline_agrees_with_the_report(clean_run):
+    episodes = pd.read_parquet(clean_run / "episodes.parquet")
+    summary = pd.read_csv(clean_run / "summary.csv", dtype={"fold": str, "stock": str})
+    overall = summary[(summary.fold == "all") & (summary.scope == "universe")]
+
+    table = headline(episodes, tuple(overall.strategy))
+
+    np.testing.assert_allclose(table.cost_bps.to_numpy(), overall.cost_bps.to_numpy())
+    np.testing.assert_allclose(
+        table.cost.to_numpy() * overall.stocks.to_numpy(), overall.cost.to_numpy()
+    )
