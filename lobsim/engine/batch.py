@@ -10,10 +10,10 @@ from lobsim.engine.kernels import best_price, reset_book, reset_books
 from lobsim.engine.records import (
     ASK,
     BID,
-    BK_FIELDS,
     BK_LEVELS,
     BK_NFREE,
     BK_STATUS,
+    BK_STRIDE,
     ERR_FILLS_FULL,
     ERR_LEVELS_FULL,
     ERR_ORDERS_FULL,
@@ -58,7 +58,7 @@ class BookState(NamedTuple):
     orders : ndarray(int64, (B, O, OR_FIELDS))
         Per slot: order id (BULK_ID for bulk depth), price, remaining shares (0: free), side,
         next and previous slot.
-    books : ndarray(int64, (B, BK_FIELDS))
+    books : ndarray(int64, (B, BK_STRIDE))
         Per book: levels per side, first free slot, free slot count, status (records.ERR_*).
     table : ndarray(int64, (B, H, HT_FIELDS))
         Per book: order id -> slot (HT_KEY EMPTY_KEY = unused entry).
@@ -99,7 +99,7 @@ class BookBatch:
         self.state = BookState(
             levels=np.zeros((n_books, 2, max_levels, LV_FIELDS), np.int64),
             orders=np.zeros((n_books, max_orders, OR_FIELDS), np.int64),
-            books=np.zeros((n_books, BK_FIELDS), np.int64),
+            books=np.zeros((n_books, BK_STRIDE), np.int64),
             table=np.zeros((n_books, n_hash, HT_FIELDS), np.int64),
         )
         reset_books(self.state)
