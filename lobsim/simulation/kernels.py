@@ -1,13 +1,19 @@
-"""The simulator's kernel: every child order of one decision time in one call.
+"""The simulator's kernels: the child orders of one decision time, chunk by chunk.
 
-For each episode it rebuilds that minute's book around the impacted mid (only the levels the
-order needs), bulk-loads it into an engine book, sends the market order through the engine and
-accounts for every fill. Episodes are split into chunks, one engine book per chunk, so chunks
-run on separate threads without sharing a book.
+For each episode a kernel rebuilds that minute's book around the impacted mid (only the levels
+the order needs), bulk-loads it into an engine book, sends the market order through the engine
+and accounts for every fill. Episodes are split into chunks, one engine book per chunk, so
+chunks run on separate threads without sharing a book.
+
+Arguments travel in three NamedTuples: ``Episodes`` (what is fixed per episode), ``Shape``
+(the run's book scalars) and ``Live`` (what the run updates per episode).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 from numba import njit
 
 from lobsim.books.kernels import ASK, BID, build_levels, uniform01
@@ -17,62 +23,78 @@ from lobsim.engine.kernels import load_side, submit_market
 OK = 0
 SHORT_BOOK = 1  # the order needed more levels than max_levels
 
+# Columns of Live.acc.
+TEMPORARY, PERMANENT, TIMING, SHORTFALL, FILLED, NOTIONAL = range(6)
+
+
+class Episodes(NamedTuple):
+    """Per-episode inputs, E episodes over a panel of D days x M minutes x N stocks."""
+
+    stock: np.ndarray  # int64 (E,): column of the stock
+    day: np.ndarray  # int64 (E,): row of the day
+    price: np.ndarray  # float64 (D, M, N): mids
+    volume: np.ndarray  # float64 (D, M, N): minute volumes
+    eps: np.ndarray  # float64 (N,): book scale per stock
+    adv: np.ndarray  # float64 (N,): ADV for permanent impact
+    tick: np.ndarray  # float64 (E,): grid step in currency
+    keys: np.ndarray  # uint64 (E,): noise keys
+    s0: np.ndarray  # float64 (E,): arrival price
+
+
+class Shape(NamedTuple):
+    """The run's book and impact scalars."""
+
+    direction: int  # SELL (-1) or BUY (+1)
+    alpha: float
+    alpha_noise: float
+    half_spread: int
+    depth_sd: float
+    empty_prob: float
+    resilience: float
+    half_life: float
+    g: float  # linear permanent impact
+
+
+class Live(NamedTuple):
+    """Per-episode state the kernels update."""
+
+    missing: np.ndarray  # float64 (E,): consumed depth still missing, as of missing_minute
+    missing_minute: np.ndarray  # float64 (E,)
+    traded: np.ndarray  # float64 (E,): shares traded so far
+    acc: np.ndarray  # float64 (E, 6): costs, shares filled and notional (columns above)
+    status: np.ndarray  # int64 (E,): OK or SHORT_BOOK after each decision
+    fill_counts: np.ndarray  # int64 (E,): fills of the last decision
+
 
 @njit(cache=True)
-def _build_book(
-    e,
-    stock,
-    day,
-    price,
-    volume,
-    minute,
-    mult,
-    n,
-    direction,
-    eps,
-    alpha,
-    alpha_noise,
-    tick,
-    half_spread,
-    depth_sd,
-    empty_prob,
-    keys,
-    missing,
-    missing_minute,
-    half_life,
-    traded_before,
-    adv,
-    g,
-    level_prices,
-    level_qtys,
-):
+def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
     """Lay out the levels episode e's order of n shares needs in this minute's book.
 
     Returns (mid, impacted mid, missing depth, book side, levels written).
     """
-    i = stock[e]
-    s = price[day[e], minute - 1, i]
-    v = volume[day[e], minute - 1, i] * mult
+    i = ep.stock[e]
+    s = ep.price[ep.day[e], minute - 1, i]
+    v = ep.volume[ep.day[e], minute - 1, i] * mult
     # Linear permanent impact of our own earlier trades (DESIGN.md section 1).
-    s_imp = s * (1.0 + direction * g * traded_before[e] / adv[i])
-    a = alpha
-    if alpha_noise > 0.0:
-        a = alpha + alpha_noise * (2.0 * uniform01(keys[e], minute, 0, 3) - 1.0)
-    deficit = missing[e] * 0.5 ** ((minute - missing_minute[e]) / half_life)
-    side = BID if direction < 0 else ASK
+    s_imp = s * (1.0 + sh.direction * sh.g * live.traded[e] / ep.adv[i])
+    a = sh.alpha
+    if sh.alpha_noise > 0.0:
+        a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
+    deficit = live.missing[e] * 0.5 ** ((minute - live.missing_minute[e]) / sh.half_life)
+    side = BID if sh.direction < 0 else ASK
     nlev, _ = build_levels(
         side,
         s_imp,
         v,
         a,
-        eps[i],
-        tick[e],
-        half_spread,
+        ep.eps[i],
+        ep.tick[e],
+        sh.half_spread,
         deficit,
         n,
-        depth_sd,
-        empty_prob,
-        keys[e],
+        sh.depth_sd,
+        sh.empty_prob,
+        ep.keys[e],
         minute,
         level_prices,
         level_qtys,
@@ -80,255 +102,86 @@ def _build_book(
     return s, s_imp, deficit, side, nlev
 
 
-@njit(cache=True)
-def _execute_one(
-    e,
-    c,
-    state,
-    stock,
-    day,
-    price,
-    volume,
-    minute,
-    mult,
-    child,
-    direction,
-    eps,
-    alpha,
-    alpha_noise,
-    tick,
-    half_spread,
-    depth_sd,
-    empty_prob,
-    keys,
-    resilience,
-    half_life,
-    missing,
-    missing_minute,
-    traded_before,
-    adv,
-    g,
-    s0,
-    acc,
-    child_cost,
-    level_prices,
-    level_qtys,
-    fills,
-    fill_out,
-    fill_offset,
-):
-    """Execute episode e's child order in engine book c; returns (status, fills written)."""
-    n = child[e]
-    if n <= 0:
-        child_cost[e] = 0.0
-        return OK, 0
-    s, s_imp, deficit, side, nlev = _build_book(
-        e,
-        stock,
-        day,
-        price,
-        volume,
-        minute,
-        mult,
-        n,
-        direction,
-        eps,
-        alpha,
-        alpha_noise,
-        tick,
-        half_spread,
-        depth_sd,
-        empty_prob,
-        keys,
-        missing,
-        missing_minute,
-        half_life,
-        traded_before,
-        adv,
-        g,
-        level_prices,
-        level_qtys,
-    )
-    load_side(state, c, side, level_prices, level_qtys, nlev)
-    filled, nf = submit_market(state, c, direction, n, e, fills, 0)
-    status = OK
-    if filled < n and nlev == level_prices.shape[0]:
-        status = SHORT_BOOK
-    temporary = 0.0
-    notional = 0.0
-    for f in range(nf):
-        q = fills[f]["qty"]
-        p = fills[f]["price"] * tick[e]
-        temporary += direction * q * (p - s_imp)
-        notional += q * p
-        if fill_out.shape[0] > 0:
-            fill_out[fill_offset + f] = fills[f]
-    acc[e, 0] += temporary
-    acc[e, 1] += direction * filled * (s_imp - s)  # permanent
-    acc[e, 2] += direction * filled * (s - s0[e])  # timing
-    acc[e, 3] += direction * (notional - filled * s0[e])  # shortfall, computed on its own
-    acc[e, 4] += filled
-    acc[e, 5] += notional
-    child_cost[e] = temporary
-    traded_before[e] += filled
-    # Consumed depth partly missing from the next rebuild, recovering with the half-life.
-    missing[e] = deficit * 0.5 ** (1.0 / half_life) + resilience * filled
-    missing_minute[e] = minute + 1
-    return status, nf
-
-
 @njit(cache=True, nogil=True)
 def execute_chunk(
     lo,
     hi,
     c,
-    state,
-    stock,
-    day,
-    price,
-    volume,
     minute,
     mult,
     child,
-    direction,
-    eps,
-    alpha,
-    alpha_noise,
-    tick,
-    half_spread,
-    depth_sd,
-    empty_prob,
-    keys,
-    resilience,
-    half_life,
-    missing,
-    missing_minute,
-    traded_before,
-    adv,
-    g,
-    s0,
-    acc,
+    state,
+    ep,
+    sh,
+    live,
     child_cost,
-    status,
     level_prices,
     level_qtys,
     fills,
     fill_out,
     fill_offsets,
-    fill_counts,
 ):
     """Execute the child orders ``child[lo:hi]`` of one decision in minute ``minute``.
 
     Episodes lo..hi-1 use engine book c and the scratch rows ``level_prices``, ``level_qtys``
-    and ``fills`` given for it. ``acc`` (E, 6) accumulates per episode: temporary, permanent,
-    timing, shortfall (currency, signed as costs), shares filled and notional. ``fill_out`` is
-    empty unless fills are recorded; then episode e writes its fills from ``fill_offsets[e]``
-    and counts them in ``fill_counts[e]``.
+    and ``fills`` given for it; ``mult`` is the minute's depth multiplier. ``child_cost``
+    (E,) receives each order's temporary cost. ``fill_out`` is empty unless fills are
+    recorded; then episode e writes its fills from ``fill_offsets[e]``.
 
     The caller runs chunks on Python threads (the kernel releases the GIL) rather than under
     ``prange``: inside a parallel region every call that passes an array updates that array's
     shared reference count atomically, and two threads doing so per order ran 4x slower than
     one.
     """
+    direction = sh.direction
+    acc = live.acc
     for e in range(lo, hi):
-        offset = fill_offsets[e] if fill_out.shape[0] > 0 else 0
-        st, nf = _execute_one(
-            e,
-            c,
-            state,
-            stock,
-            day,
-            price,
-            volume,
-            minute,
-            mult,
-            child,
-            direction,
-            eps,
-            alpha,
-            alpha_noise,
-            tick,
-            half_spread,
-            depth_sd,
-            empty_prob,
-            keys,
-            resilience,
-            half_life,
-            missing,
-            missing_minute,
-            traded_before,
-            adv,
-            g,
-            s0,
-            acc,
-            child_cost,
-            level_prices,
-            level_qtys,
-            fills,
-            fill_out,
-            offset,
+        n = child[e]
+        live.status[e] = OK
+        live.fill_counts[e] = 0
+        child_cost[e] = 0.0
+        if n <= 0:
+            continue
+        s, s_imp, deficit, side, nlev = _build_book(
+            e, minute, mult, n, ep, sh, live, level_prices, level_qtys
         )
-        status[e] = st
-        fill_counts[e] = nf
+        load_side(state, c, side, level_prices, level_qtys, nlev)
+        filled, nf = submit_market(state, c, direction, n, e, fills, 0)
+        if filled < n and nlev == level_prices.shape[0]:
+            live.status[e] = SHORT_BOOK
+        temporary = 0.0
+        notional = 0.0
+        tick = ep.tick[e]
+        for f in range(nf):
+            q = fills[f]["qty"]
+            p = fills[f]["price"] * tick
+            temporary += direction * q * (p - s_imp)
+            notional += q * p
+        if fill_out.shape[0] > 0:
+            start = fill_offsets[e]
+            for f in range(nf):
+                fill_out[start + f] = fills[f]
+        s0 = ep.s0[e]
+        acc[e, TEMPORARY] += temporary
+        acc[e, PERMANENT] += direction * filled * (s_imp - s)
+        acc[e, TIMING] += direction * filled * (s - s0)
+        acc[e, SHORTFALL] += direction * (notional - filled * s0)  # computed on its own
+        acc[e, FILLED] += filled
+        acc[e, NOTIONAL] += notional
+        child_cost[e] = temporary
+        live.fill_counts[e] = nf
+        live.traded[e] += filled
+        # Consumed depth partly missing from the next rebuild, recovering with the half-life.
+        live.missing[e] = deficit * 0.5 ** (1.0 / sh.half_life) + sh.resilience * filled
+        live.missing_minute[e] = minute + 1
 
 
 @njit(cache=True)
-def levels_needed(
-    stock,
-    day,
-    price,
-    volume,
-    minute,
-    mult,
-    child,
-    direction,
-    eps,
-    alpha,
-    alpha_noise,
-    tick,
-    half_spread,
-    depth_sd,
-    empty_prob,
-    keys,
-    missing,
-    missing_minute,
-    half_life,
-    traded_before,
-    adv,
-    g,
-    level_prices,
-    level_qtys,
-    out,
-):
+def levels_needed(minute, mult, child, ep, sh, live, level_prices, level_qtys, out):
     """Levels each episode's order will walk (an upper bound on its fills), for sizing."""
     for e in range(child.shape[0]):
-        if child[e] <= 0:
-            out[e] = 0
-            continue
-        out[e] = _build_book(
-            e,
-            stock,
-            day,
-            price,
-            volume,
-            minute,
-            mult,
-            child[e],
-            direction,
-            eps,
-            alpha,
-            alpha_noise,
-            tick,
-            half_spread,
-            depth_sd,
-            empty_prob,
-            keys,
-            missing,
-            missing_minute,
-            half_life,
-            traded_before,
-            adv,
-            g,
-            level_prices,
-            level_qtys,
-        )[4]
+        out[e] = 0
+        if child[e] > 0:
+            out[e] = _build_book(
+                e, minute, mult, child[e], ep, sh, live, level_prices, level_qtys
+            )[4]

@@ -17,7 +17,15 @@ from lobsim.books.model import BookModel
 from lobsim.engine.batch import BookBatch
 from lobsim.engine.records import FILL_DTYPE
 from lobsim.errors import InputError, StrategyError
-from lobsim.simulation.kernels import SHORT_BOOK, execute_chunk, levels_needed
+from lobsim.simulation.kernels import (
+    FILLED,
+    SHORT_BOOK,
+    Episodes,
+    Live,
+    Shape,
+    execute_chunk,
+    levels_needed,
+)
 from lobsim.strategy import BUY, SELL, Observation, Schedule
 
 # Columns of the accumulator the kernel fills, in order.
@@ -204,12 +212,27 @@ def simulate(
     initial = remaining.copy()
     inventory = np.zeros((n_ep, n_dec + 1), dtype=np.int64)
     child_cost = np.zeros((n_ep, n_dec), dtype=np.float64)
-    acc = np.zeros((n_ep, len(_ACC)), dtype=np.float64)
-    missing = np.zeros(n_ep)
-    missing_minute = np.zeros(n_ep)
-    traded = np.zeros(n_ep)
-    status = np.zeros(n_ep, dtype=np.int64)
-    fill_counts = np.zeros(n_ep, dtype=np.int64)
+    ep = Episodes(stock, day, price, volume, eps, adv, tick, keys, s0)
+    sh = Shape(
+        side,
+        book.alpha,
+        book.alpha_noise,
+        book.half_spread,
+        book.depth_noise,
+        book.empty_prob,
+        book.resilience,
+        book.half_life,
+        float(permanent_impact),
+    )
+    live = Live(
+        np.zeros(n_ep),
+        np.zeros(n_ep),
+        np.zeros(n_ep),
+        np.zeros((n_ep, len(_ACC)), dtype=np.float64),
+        np.zeros(n_ep, dtype=np.int64),
+        np.zeros(n_ep, dtype=np.int64),
+    )
+    acc = live.acc
     side_arr = np.full(n_ep, side, dtype=np.int8)
     fill_tables = []
     price_ro = price.view()
@@ -217,6 +240,7 @@ def simulate(
     volume_ro = volume.view()
     volume_ro.flags.writeable = False
     tickers = tuple(panel.tickers)
+    no_fills = np.zeros(0, dtype=FILL_DTYPE)
 
     # Chunks run on threads: the kernel releases the GIL (see execute_chunk on why not prange).
     pool = ThreadPoolExecutor(n_chunks) if n_chunks > 1 else None
@@ -246,71 +270,33 @@ def simulate(
                 raw = _check_targets(strategy.decide(obs), n_ep, name, k)
                 target = np.clip(np.rint(raw), 0, remaining).astype(np.int64)
             child = remaining - target
-            args = (
-                stock,
-                day,
-                price,
-                volume,
-                t,
-                mult[t - 1],
-                child,
-                side,
-                eps,
-                book.alpha,
-                book.alpha_noise,
-                tick,
-                book.half_spread,
-                book.depth_noise,
-                book.empty_prob,
-                keys,
-            )
+            fill_out, offsets = no_fills, np.zeros(n_ep, dtype=np.int64)
             if record_fills:
                 need = np.zeros(n_ep, dtype=np.int64)
                 levels_needed(
-                    *args,
-                    missing,
-                    missing_minute,
-                    book.half_life,
-                    traded,
-                    adv,
-                    permanent_impact,
-                    level_prices[0],
-                    level_qtys[0],
-                    need,
+                    t, mult[t - 1], child, ep, sh, live, level_prices[0], level_qtys[0], need
                 )
                 offsets = np.concatenate(([0], np.cumsum(need)[:-1])).astype(np.int64)
                 fill_out = np.zeros(int(need.sum()), dtype=FILL_DTYPE)
-            else:
-                offsets = np.zeros(n_ep, dtype=np.int64)
-                fill_out = np.zeros(0, dtype=FILL_DTYPE)
-            per_decision = (
-                *args,
-                book.resilience,
-                book.half_life,
-                missing,
-                missing_minute,
-                traded,
-                adv,
-                permanent_impact,
-                s0,
-                acc,
-                child_cost[:, k],
-                status,
-            )
 
-            def run_chunk(c, per_decision=per_decision, fill_out=fill_out, offsets=offsets):
+            def run_chunk(c, t=t, k=k, child=child, fill_out=fill_out, offsets=offsets):
                 execute_chunk(
                     chunk_bounds[c],
                     chunk_bounds[c + 1],
                     c,
+                    t,
+                    mult[t - 1],
+                    child,
                     books.state,
-                    *per_decision,
+                    ep,
+                    sh,
+                    live,
+                    child_cost[:, k],
                     level_prices[c],
                     level_qtys[c],
                     scratch_fills[c],
                     fill_out,
                     offsets,
-                    fill_counts,
                 )
 
             if pool is None:
@@ -319,16 +305,17 @@ def simulate(
                 list(pool.map(run_chunk, range(n_chunks)))
             for c in range(n_chunks):
                 books.check(c, "simulating a decision")
-            if np.any(status == SHORT_BOOK):
-                e = int(np.flatnonzero(status == SHORT_BOOK)[0])
+            short = live.status == SHORT_BOOK
+            if short.any():
+                e = int(np.flatnonzero(short)[0])
                 raise InputError(
                     f"the child order of {child[e]} shares for {tickers[stock[e]]} on "
                     f"{panel.dates[day[e]]} at minute {t} needs more than book.max_levels="
                     f"{book.max_levels} levels; raise max_levels or lower levels_per_eps"
                 )
-            remaining = initial - acc[:, 4].astype(np.int64)
+            remaining = initial - acc[:, FILLED].astype(np.int64)
             if record_fills:
-                fill_tables.append(_fills_frame(fill_out, offsets, fill_counts, k, t, tick))
+                fill_tables.append(_fills_frame(fill_out, offsets, live.fill_counts, k, t, tick))
     finally:
         if pool is not None:
             pool.shutdown()
