@@ -53,7 +53,7 @@ def train_data(market):
 
 
 @pytest.fixture(scope="module")
-def test_panel(market):
+def held_out_panel(market):
     return market.days(N_DAYS, N_DAYS + 5)
 
 
@@ -185,7 +185,7 @@ def test_untrained_joint_network_outputs_zero():
     assert torch.count_nonzero(z) == 0
 
 
-def test_untrained_policy_trades_exactly_like_vwap(train_data, test_panel):
+def test_untrained_policy_trades_exactly_like_vwap(train_data, held_out_panel):
     strategy = LSTM(**FAST)
     strategy.fit(train_data)
     with torch.no_grad():  # back to the initial state of the final layer
@@ -195,17 +195,17 @@ def test_untrained_policy_trades_exactly_like_vwap(train_data, test_panel):
     vwap.fit(train_data)
     run = {"book": train_data.book, "parent": train_data.parent, "adv": train_data.panel.adv}
 
-    ours = lobsim.simulate(test_panel, strategy, **run).inventory
-    theirs = lobsim.simulate(test_panel, vwap, **run).inventory
+    ours = lobsim.simulate(held_out_panel, strategy, **run).inventory
+    theirs = lobsim.simulate(held_out_panel, vwap, **run).inventory
 
     np.testing.assert_array_equal(ours, theirs)
 
 
-def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data, test_panel):
-    targets = decisions(trained, test_panel, train_data.parent, train_data.panel.adv)
+def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data, held_out_panel):
+    targets = decisions(trained, held_out_panel, train_data.parent, train_data.panel.adv)
     vwap = VWAP()
     vwap.fit(train_data)
-    vwap_targets = decisions(vwap, test_panel, train_data.parent, train_data.panel.adv)
+    vwap_targets = decisions(vwap, held_out_panel, train_data.parent, train_data.panel.adv)
 
     assert not np.allclose(targets, vwap_targets, rtol=1e-3)  # training moved it off VWAP
     assert np.all(np.diff(targets, axis=0) <= 1e-9)
@@ -214,10 +214,12 @@ def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data
     np.testing.assert_array_equal(targets[-1], 0.0)
 
 
-def test_decisions_follow_the_schedule_the_network_was_trained_on(trained, train_data, test_panel):
+def test_decisions_follow_the_schedule_the_network_was_trained_on(
+    trained, train_data, held_out_panel
+):
     data = day_set(
-        test_panel.price,
-        test_panel.volume,
+        held_out_panel.price,
+        held_out_panel.volume,
         SCHEDULE,
         train_data.book.epsilons(N_STOCKS),
         train_data.parent,
@@ -231,22 +233,22 @@ def test_decisions_follow_the_schedule_the_network_was_trained_on(trained, train
         sold = child_fractions(z[data.rows].double(), data.base.double()).numpy()
     held = 1.0 - np.cumsum(sold, axis=0)[:-1]  # (K - 1, D, N)
 
-    targets = decisions(trained, test_panel, train_data.parent, train_data.panel.adv)
+    targets = decisions(trained, held_out_panel, train_data.parent, train_data.panel.adv)
 
-    initial = np.tile(train_data.parent, test_panel.n_days)
+    initial = np.tile(train_data.parent, held_out_panel.n_days)
     np.testing.assert_allclose(targets[:-1] / initial, held.reshape(len(held), -1), atol=1e-5)
 
 
-def test_decisions_do_not_read_beyond_the_lag(trained, train_data, test_panel):
+def test_decisions_do_not_read_beyond_the_lag(trained, train_data, held_out_panel):
     cut = 200  # bars after this minute are perturbed
     rng = np.random.default_rng(0)
-    price, volume = test_panel.price.copy(), test_panel.volume.copy()
+    price, volume = held_out_panel.price.copy(), held_out_panel.volume.copy()
     price[:, cut:] *= np.exp(0.02 * rng.standard_normal(price[:, cut:].shape))
     volume[:, cut:] *= np.exp(rng.standard_normal(volume[:, cut:].shape))
-    perturbed = lobsim.MarketPanel(price, volume, test_panel.tickers, test_panel.dates)
+    perturbed = lobsim.MarketPanel(price, volume, held_out_panel.tickers, held_out_panel.dates)
     args = (train_data.parent, train_data.panel.adv)
 
-    original = decisions(trained, test_panel, *args)
+    original = decisions(trained, held_out_panel, *args)
     changed = decisions(trained, perturbed, *args)
 
     blind = SCHEDULE.decision_times - SCHEDULE.lag <= cut
@@ -282,11 +284,11 @@ def test_inventory_features_hold_what_twap_and_vwap_hold_before_each_decision(tr
     np.testing.assert_allclose(vwap[rows], np.clip(before[:, :-1].T, 0, 1), atol=1e-12)
 
 
-def test_same_seed_same_network_and_decisions(train_data, test_panel):
+def test_same_seed_same_network_and_decisions(train_data, held_out_panel):
     first, second = LSTM(**FAST), LSTM(**FAST)
     first.fit(train_data)
     second.fit(train_data)
-    args = (test_panel, train_data.parent, train_data.panel.adv)
+    args = (held_out_panel, train_data.parent, train_data.panel.adv)
 
     for key, value in first.net_.state_dict().items():
         assert torch.equal(value, second.net_.state_dict()[key]), key
@@ -313,14 +315,14 @@ def test_fit_leaves_torchs_global_state_alone(train_data):
     assert torch.get_num_threads() == threads
 
 
-def test_checkpoint_round_trip_gives_identical_decisions(train_data, test_panel, tmp_path):
+def test_checkpoint_round_trip_gives_identical_decisions(train_data, held_out_panel, tmp_path):
     strategy = LSTM(**FAST, checkpoint_dir=str(tmp_path))
     strategy.fit(train_data)
     (path,) = tmp_path.glob("lstm-joint-*.pt")
 
     loaded = LSTM.load(path, device="cpu")
 
-    args = (test_panel, train_data.parent, train_data.panel.adv)
+    args = (held_out_panel, train_data.parent, train_data.panel.adv)
     np.testing.assert_array_equal(decisions(loaded, *args), decisions(strategy, *args))
 
 
@@ -380,8 +382,8 @@ def test_by_default_a_sixth_of_the_training_days_validates(train_data):
     assert len(strategy.history_["valid_cost"]) == 1
 
 
-def test_per_stock_mode_trains_one_network_per_stock(per_stock, train_data, test_panel):
-    targets = decisions(per_stock, test_panel, train_data.parent, train_data.panel.adv)
+def test_per_stock_mode_trains_one_network_per_stock(per_stock, train_data, held_out_panel):
+    targets = decisions(per_stock, held_out_panel, train_data.parent, train_data.panel.adv)
 
     assert per_stock.net_.n_stocks == N_STOCKS
     assert torch.count_nonzero(per_stock.net_.head_w) > 0
@@ -473,15 +475,15 @@ def test_permuting_stocks_is_refused_in_per_stock_mode(train_data):
         LSTM(**FAST, mode="per_stock", permute_stocks=True).fit(train_data)
 
 
-def test_decide_before_fit_is_refused(train_data, test_panel):
-    obs = next(observations(test_panel, train_data.parent, train_data.panel.adv))
+def test_decide_before_fit_is_refused(train_data, held_out_panel):
+    obs = next(observations(held_out_panel, train_data.parent, train_data.panel.adv))
 
     with pytest.raises(InputError, match="fit"):
         LSTM().decide(obs)
 
 
-def test_decisions_out_of_order_are_refused(trained, train_data, test_panel):
-    gen = observations(test_panel, train_data.parent, train_data.panel.adv)
+def test_decisions_out_of_order_are_refused(trained, train_data, held_out_panel):
+    gen = observations(held_out_panel, train_data.parent, train_data.panel.adv)
     first = next(gen)
     trained.decide(first)
     gen.send(first.remaining.astype(float))
