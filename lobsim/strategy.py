@@ -166,6 +166,45 @@ class TrainData:
     device: str = "auto"
     permanent_impact: float = 0.0
 
+    @classmethod
+    def for_training_days(
+        cls,
+        panel: MarketPanel,
+        schedule: Schedule,
+        *,
+        book: Any = None,
+        parent: np.ndarray | None = None,
+        fraction_adv: float = 0.05,
+        side: int = SELL,
+        seed: int | np.random.SeedSequence = 0,
+        device: str = "auto",
+        permanent_impact: float = 0.0,
+    ) -> TrainData:
+        """Training data as a run builds it from a fold's training days.
+
+        The parent order defaults to ``fraction_adv`` of each stock's ADV over ``panel``, in
+        whole shares; ``book`` (default ``BookModel()``) is calibrated on these days' volumes.
+        """
+        from lobsim.books.model import BookModel
+
+        if parent is None:
+            parent = np.rint(fraction_adv * panel.adv).astype(np.int64)
+        book = (book if book is not None else BookModel()).calibrated(
+            panel.volume, parent, schedule.decision_times
+        )
+        if not isinstance(seed, np.random.SeedSequence):
+            seed = np.random.SeedSequence(seed)
+        return cls(
+            panel=panel,
+            schedule=schedule,
+            book=book,
+            parent=parent,
+            side=side,
+            seed=seed,
+            device=device,
+            permanent_impact=permanent_impact,
+        )
+
 
 @runtime_checkable
 class Strategy(Protocol):

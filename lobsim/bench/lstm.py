@@ -26,7 +26,6 @@ import time
 
 import numpy as np
 
-from lobsim.books import BookModel
 from lobsim.market import synthesize_market
 from lobsim.simulation import simulate
 from lobsim.strategy import SELL, Observation, Schedule, TrainData
@@ -51,18 +50,7 @@ def _cores() -> int:
 def _fold(n_stocks: int, n_train: int, n_test: int):
     market = synthesize_market(n_stocks, n_train + n_test, seed=SEED)
     train, test = market.days(0, n_train), market.days(n_train, n_train + n_test)
-    schedule = Schedule()
-    parent = np.round(0.05 * train.adv).astype(np.int64)
-    book = BookModel().calibrated(train.volume, parent, schedule.decision_times)
-    data = TrainData(
-        panel=train,
-        schedule=schedule,
-        book=book,
-        parent=parent,
-        side=SELL,
-        seed=np.random.SeedSequence(SEED),
-        device="cpu",
-    )
+    data = TrainData.for_training_days(train, Schedule(), side=SELL, seed=SEED, device="cpu")
     return data, test
 
 

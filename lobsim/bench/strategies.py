@@ -25,7 +25,7 @@ _STRATEGIES = {
 
 
 def run(quick: bool = False) -> dict:
-    from lobsim import BookModel, Schedule, TrainData, simulate, synthesize_market
+    from lobsim import Schedule, TrainData, simulate, synthesize_market
     from lobsim.plugins import load_strategy
 
     stocks, folds = (20, 1) if quick else (100, 3)
@@ -37,17 +37,10 @@ def run(quick: bool = False) -> dict:
     for fold in range(folds):
         train = market.days(60 * fold, 60 * fold + 60)
         test = market.days(60 * fold + 60, 60 * fold + 105)
-        parent = np.round(0.05 * train.adv).astype(np.int64)
-        book = BookModel().calibrated(train.volume, parent, schedule.decision_times)
-        data = TrainData(
-            panel=train,
-            schedule=schedule,
-            book=book,
-            parent=parent,
-            side=-1,
-            seed=np.random.SeedSequence([2025, fold]),
-            device="cpu",
+        data = TrainData.for_training_days(
+            train, schedule, side=-1, seed=np.random.SeedSequence([2025, fold]), device="cpu"
         )
+        parent, book = data.parent, data.book
         for label, options in _STRATEGIES.items():
             strategy = load_strategy(label.split("_moment")[0])(**options)
             start = time.perf_counter()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -157,8 +158,17 @@ def _compute(
             f"{train.adv[i]:.6g} shares over {train.dates[0]}..{train.dates[-1]}); every stock "
             "needs volume in the training window and a parent order of at least one share"
         )
-    book = sc.book.calibrated(train.volume, parent.astype(np.float64), schedule.decision_times)
     side = SELL if sc.parent.side == "sell" else BUY
+    base = TrainData.for_training_days(
+        train,
+        schedule,
+        book=sc.book,
+        parent=parent,
+        side=side,
+        device=spec.device,
+        permanent_impact=sc.impact.permanent,
+    )
+    book = base.book
     noise = book_seed(sc.run.seed)
     episode_frames, decision_frames, timings = [], [], {}
     for label, resolved in strategies.items():
@@ -167,18 +177,8 @@ def _compute(
         fit = getattr(strategy, "fit", None)
         try:
             if callable(fit):
-                fit(
-                    TrainData(
-                        panel=train,
-                        schedule=schedule,
-                        book=book,
-                        parent=parent.copy(),
-                        side=side,
-                        seed=strategy_seed(sc.run.seed, spec.fold.index, label),
-                        device=spec.device,
-                        permanent_impact=sc.impact.permanent,
-                    )
-                )
+                seed = strategy_seed(sc.run.seed, spec.fold.index, label)
+                fit(dataclasses.replace(base, parent=parent.copy(), seed=seed))
             t1 = time.perf_counter()
             result = simulate(
                 test,

@@ -77,24 +77,19 @@ def simulated_frames(
             start = fold * test_days
             train = market.days(start, start + train_days)
             test = market.days(start + train_days, start + train_days + test_days)
-            parent = np.round(0.05 * train.adv).astype(np.int64)
-            book = BookModel(alpha_noise=noise).calibrated(
-                train.volume, parent, schedule.decision_times
+            data = TrainData.for_training_days(
+                train,
+                schedule,
+                book=BookModel(alpha_noise=noise),
+                side=-1,
+                seed=seed,
+                device="cpu",
             )
+            parent, book = data.parent, data.book
             for label in strategies:
                 strategy = STRATEGIES[label]()
                 if hasattr(strategy, "fit"):
-                    strategy.fit(
-                        TrainData(
-                            panel=train,
-                            schedule=schedule,
-                            book=book,
-                            parent=parent,
-                            side=-1,
-                            seed=np.random.SeedSequence(seed),
-                            device="cpu",
-                        )
-                    )
+                    strategy.fit(data)
                 result = simulate(
                     test,
                     strategy,

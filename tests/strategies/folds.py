@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lobsim import BookModel, MarketPanel, Schedule, TrainData, simulate, synthesize_market
+from lobsim import MarketPanel, Schedule, TrainData, simulate, synthesize_market
 
 
 @dataclass
@@ -67,17 +67,8 @@ def make_fold(
             volume_mode=volume_mode,
         )
     train = market.days(0, train_days)
-    parent = np.round(0.05 * train.adv).astype(np.int64)
-    book = BookModel().calibrated(train.volume, parent, schedule.decision_times)
-    data = TrainData(
-        panel=train,
-        schedule=schedule,
-        book=book,
-        parent=parent,
-        side=-1,
-        seed=np.random.SeedSequence(seed),
-        device="cpu",
-        permanent_impact=permanent_impact,
+    data = TrainData.for_training_days(
+        train, schedule, side=-1, seed=seed, device="cpu", permanent_impact=permanent_impact
     )
     return SmallFold(data, market.days(train_days, train_days + test_days))
 
