@@ -1,14 +1,16 @@
-"""The Almgren-Chriss strategies: the trajectories of :mod:`strategies.almgren_chriss` as plug-ins.
+"""The Almgren-Chriss strategies: the trajectories of :mod:`lobsim.strategies.almgren_chriss` as
+plug-ins.
 
 Both follow a schedule fixed at ``fit``, per stock, on the decision grid: K decisions over one
 session, so the horizon is T = 1 day and tau = 1 / K; the child order of decision k takes the
 holdings from x_k to x_{k+1}. Volatility sigma is in $ / (share sqrt(day)), estimated from the
-training days' one-minute returns (:func:`strategies._calibration.intraday_sigma`) unless
+training days' one-minute returns (:func:`lobsim.strategies._calibration.intraday_sigma`) unless
 given. ``risk_aversion`` is lambda of Almgren and Chriss (2001): each strategy minimises
 E + lambda Var of its cost, in 1 / $.
 
-Names: ``strategies.almgren_chriss:AlmgrenChriss`` and ``strategies.almgren_chriss:PowerLawAC``
-(short names ``almgren_chriss`` and ``powerlaw_ac``).
+Names: ``lobsim.strategies.almgren_chriss:AlmgrenChriss`` and
+``lobsim.strategies.almgren_chriss:PowerLawAC`` (short names ``almgren_chriss`` and
+``powerlaw_ac``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from lobsim import InputError, Observation, TrainData
-from strategies._calibration import (
+from lobsim.strategies._calibration import (
     book_alpha,
     decision_volume,
     impact_coefficient,
@@ -24,7 +26,7 @@ from strategies._calibration import (
     per_stock,
     reference_price,
 )
-from strategies.almgren_chriss import ac_trajectory, powerlaw_trajectory
+from lobsim.strategies.almgren_chriss import ac_trajectory, powerlaw_trajectory
 
 
 def _check_risk_aversion(owner: str, value: float) -> float:
@@ -138,7 +140,7 @@ class PowerLawAC:
 
     Minimises E + lambda Var with the book's own walk cost, sum_k eta V_k (n_k / V_k)**(1+phi)
     with eta = c S = eps (1 + a) / (2 + a) S and phi = 1 / (1 + a), against the expected
-    volume V_k of each decision's bar (:func:`strategies.almgren_chriss.powerlaw_trajectory`
+    volume V_k of each decision's bar (:func:`lobsim.strategies.almgren_chriss.powerlaw_trajectory`
     with its risk aversion gamma = 2 lambda, since its risk term is gamma sigma^2 / 2 sum tau q^2).
     Linear permanent impact costs g S / ADV (X^2 - sum n_k^2) / 2 whatever the schedule but
     for the small sum n_k^2 term, which is left out.

@@ -1,4 +1,4 @@
-"""Numba kernels of the dynamic-programming strategy (see :mod:`strategies.dp`).
+"""Numba kernels of the dynamic-programming strategy (see :mod:`lobsim.strategies.dp`).
 
 Value functions are stored divided by q**p, p = 1 + phi the power of the walk cost: with no
 risk term the cost-to-go is exactly proportional to q**p (the power-law cost is homogeneous and

@@ -400,10 +400,10 @@ def _powerlaw_args(fn: str, volumes: np.ndarray, *scalars: float) -> tuple:
 
 def __getattr__(name: str):
     """The strategy classes ``AlmgrenChriss`` and ``PowerLawAC``, defined in
-    :mod:`strategies._ac_strategy` to keep this module the maths alone; looked up lazily so
+    :mod:`lobsim.strategies._ac_strategy` to keep this module the maths alone; looked up lazily so
     that the two modules can import each other's names."""
     if name in ("AlmgrenChriss", "PowerLawAC"):
-        from strategies import _ac_strategy
+        from lobsim.strategies import _ac_strategy
 
         return getattr(_ac_strategy, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,13 +38,13 @@ from numbers import Integral
 import numpy as np
 
 from lobsim import InputError, Observation, TrainData
-from strategies._calibration import (
+from lobsim.strategies._calibration import (
     book_alpha,
     impact_coefficient,
     intraday_sigma,
     reference_price,
 )
-from strategies._dp_kernels import backward_induction_nb, policy_nb, volume_state_nb
+from lobsim.strategies._dp_kernels import backward_induction_nb, policy_nb, volume_state_nb
 
 # The inventory grid, in units of the training parent order: log-spaced, so the relative
 # resolution is the same for the last shares as for the first.

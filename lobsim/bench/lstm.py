@@ -15,7 +15,7 @@ On a synthetic universe of 100 stocks (60 training days of 390 minutes, 401 inpu
 
 Before it reports a time, the benchmark checks what it timed: parameter counts, finite
 losses, monotone targets that end at zero, and the fold's result. torch is used only through
-the ``strategies.lstm`` plug-in.
+the ``lobsim.strategies.lstm`` plug-in.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _fold(n_stocks: int, n_train: int, n_test: int):
 
 
 def _timed_fit(data: TrainData, **options):
-    from strategies.lstm import LSTM
+    from lobsim.strategies.lstm import LSTM
 
     strategy = LSTM(progress=False, validation_days=0, **options)
     strategy.fit(data)
@@ -133,8 +133,8 @@ def _device_figures(device: str, data: TrainData, test) -> dict:
 
 def _fold_figures(data: TrainData, test, quick: bool) -> dict:
     """A fold with the default options, against VWAP on its test days."""
-    from strategies.lstm import LSTM
-    from strategies.vwap import VWAP
+    from lobsim.strategies.lstm import LSTM
+    from lobsim.strategies.vwap import VWAP
 
     lstm = LSTM(progress=False, device="cpu", **({"epochs": 3} if quick else {}))
     start = time.perf_counter()
@@ -161,7 +161,7 @@ def _fold_figures(data: TrainData, test, quick: bool) -> dict:
 
 def run(quick: bool = False) -> dict:
     """Measure; raises RuntimeError if a result check fails."""
-    from strategies.lstm import resolve_device
+    from lobsim.strategies.lstm import resolve_device
 
     sizes = (8, 12, 3) if quick else (100, 60, 45)
     data, test = _fold(*sizes)

@@ -1,11 +1,12 @@
 """The LSTM execution policy of Papanicolaou et al. (2023) as a strategy plug-in.
 
-Modules: :mod:`~strategies.lstm.features` (the inputs, NumPy), :mod:`~strategies.lstm.model`
-(the networks and the differentiable cost, torch), :mod:`~strategies.lstm.train` (the
-training loop) and :mod:`~strategies.lstm.strategy` (the plug-in). torch is imported here and
-never by lobsim's core.
+Modules: :mod:`~lobsim.strategies.lstm.features` (the inputs, NumPy),
+:mod:`~lobsim.strategies.lstm.model` (the networks and the differentiable cost, torch),
+:mod:`~lobsim.strategies.lstm.train` (the training loop) and
+:mod:`~lobsim.strategies.lstm.strategy` (the plug-in). torch is imported here and never by
+lobsim's core.
 """
 
-from strategies.lstm.strategy import LSTM, resolve_device
+from lobsim.strategies.lstm.strategy import LSTM, resolve_device
 
 __all__ = ["LSTM", "resolve_device"]

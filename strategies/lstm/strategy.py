@@ -10,15 +10,15 @@ import numpy as np
 import torch
 
 from lobsim import InputError, Observation, Schedule, TrainData
-from strategies.lstm.features import (
+from lobsim.strategies.lstm.features import (
     inventory_paths,
     minute_features,
     preopen_row,
     volume_floor,
 )
-from strategies.lstm.model import JointNet, PerStockNet, base_logits
-from strategies.lstm.train import LOSSES, Settings, day_set, train_network
-from strategies.vwap import volume_weights
+from lobsim.strategies.lstm.model import JointNet, PerStockNet, base_logits
+from lobsim.strategies.lstm.train import LOSSES, Settings, day_set, train_network
+from lobsim.strategies.vwap import volume_weights
 
 MODES = ("joint", "per_stock")
 CHECKPOINT_FORMAT = 1

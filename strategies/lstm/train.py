@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from strategies.lstm.features import day_features
-from strategies.lstm.model import child_fractions, powerlaw_cost
+from lobsim.strategies.lstm.features import day_features
+from lobsim.strategies.lstm.model import child_fractions, powerlaw_cost
 
 LOSSES = ("bps", "dollars")
 
@@ -97,8 +97,8 @@ def day_set(
 ) -> DaySet:
     """The tensors of whole days (price, volume: float64 (D, M, N)) for training or validation.
 
-    ``normaliser`` holds the arrays of :mod:`strategies.lstm.features` (profile, floor, twap,
-    vwap); ``base`` is VWAP's keep logits (K - 1, N).
+    ``normaliser`` holds the arrays of :mod:`lobsim.strategies.lstm.features` (profile, floor,
+    twap, vwap); ``base`` is VWAP's keep logits (K - 1, N).
     """
     times = schedule.decision_times
     rows = times[:-1] - schedule.lag

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lobsim import BookModel, Schedule, TrainData, simulate, synthesize_market
-from strategies.twap import TWAP
-from strategies.vwap import VWAP
+from lobsim.strategies.twap import TWAP
+from lobsim.strategies.vwap import VWAP
 
 
 class FrontLoaded:

@@ -11,7 +11,7 @@ from lobsim.run import build_plan, run_task, strategy_seed
 from lobsim.run.assemble import headline
 from lobsim.run.task import DECISIONS, EPISODES, book_seed, is_done, parent_orders
 from lobsim.scenario import parse_scenario
-from strategies.vwap import VWAP
+from lobsim.strategies.vwap import VWAP
 from tests.run.conftest import TINY
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from lobsim import InputError, Observation, load_strategy, powerlaw_cost
 from lobsim.market import synthetic_universe
-from strategies.almgren_chriss import AlmgrenChriss, PowerLawAC, ac_trajectory
-from strategies.twap import TWAP
-from strategies.vwap import VWAP
+from lobsim.strategies.almgren_chriss import AlmgrenChriss, PowerLawAC, ac_trajectory
+from lobsim.strategies.twap import TWAP
+from lobsim.strategies.vwap import VWAP
 from tests.strategies.folds import make_fold
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lobsim.errors import InputError
-from strategies.almgren_chriss import (
+from lobsim.strategies.almgren_chriss import (
     ac_cost_variance,
     ac_frontier,
     ac_kappa,

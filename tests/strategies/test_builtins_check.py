@@ -7,7 +7,9 @@ import pytest
 from lobsim import check_strategy
 from lobsim.plugins import registered
 
-BUILT_IN = sorted(n for n, target in registered().items() if target.startswith("strategies."))
+BUILT_IN = sorted(
+    n for n, target in registered().items() if target.startswith("lobsim.strategies.")
+)
 
 
 def test_the_classical_strategies_are_registered():

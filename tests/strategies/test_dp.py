@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from lobsim import InputError, MarketPanel, Schedule, load_strategy, synthesize_market
-from strategies._dp_kernels import policy_nb
-from strategies.almgren_chriss import PowerLawAC
-from strategies.dp import DynamicProgramming
-from strategies.vwap import VWAP
+from lobsim.strategies._dp_kernels import policy_nb
+from lobsim.strategies.almgren_chriss import PowerLawAC
+from lobsim.strategies.dp import DynamicProgramming
+from lobsim.strategies.vwap import VWAP
 from tests.strategies.folds import make_fold
 
 

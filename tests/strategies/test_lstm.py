@@ -13,11 +13,11 @@ import torch
 
 import lobsim
 from lobsim import InputError, Observation, Schedule, TrainData
-from strategies.lstm import LSTM, resolve_device
-from strategies.lstm.features import day_features, inventory_paths, volume_floor
-from strategies.lstm.model import JointNet, PerStockNet, base_logits, child_fractions
-from strategies.lstm.train import day_set, mean_cost
-from strategies.vwap import VWAP, volume_weights
+from lobsim.strategies.lstm import LSTM, resolve_device
+from lobsim.strategies.lstm.features import day_features, inventory_paths, volume_floor
+from lobsim.strategies.lstm.model import JointNet, PerStockNet, base_logits, child_fractions
+from lobsim.strategies.lstm.train import day_set, mean_cost
+from lobsim.strategies.vwap import VWAP, volume_weights
 
 N_STOCKS, N_DAYS = 4, 30
 SCHEDULE = Schedule()

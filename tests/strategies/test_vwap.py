@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from lobsim import powerlaw_cost, synthesize_market
-from strategies.twap import TWAP
-from strategies.vwap import VWAP
+from lobsim.strategies.twap import TWAP
+from lobsim.strategies.vwap import VWAP
 from tests.strategies.folds import make_fold, with_constant_price
 
 
