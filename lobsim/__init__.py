@@ -22,6 +22,7 @@ from lobsim.market import (
 from lobsim.plugins import load_strategy
 from lobsim.report import ReportError, RunResults, load_run, summary_table, write_report
 from lobsim.run import CompletedRun, run_scenario
+from lobsim.sandbox import Sandbox
 from lobsim.scenario import (
     Scenario,
     Variant,
@@ -52,6 +53,7 @@ __all__ = [
     "ReferenceBook",
     "ReportError",
     "RunResults",
+    "Sandbox",
     "Scenario",
     "ScenarioError",
     "Schedule",

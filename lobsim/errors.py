@@ -23,4 +23,19 @@ class ScenarioError(InputError):
 
 
 class StrategyError(InputError):
-    """A strategy that broke its contract (names the strategy and the first bad episode)."""
+    """A strategy that broke its contract: the message names the strategy and what it did.
+
+    ``kind`` says which rule was broken (the constants of :mod:`lobsim.sandbox`), so that
+    ``check_strategy`` can group its findings.
+    """
+
+    def __init__(self, message: str, *, kind: str = "raised") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self):
+        return _strategy_error, (str(self), self.kind)
+
+
+def _strategy_error(message: str, kind: str) -> StrategyError:
+    return StrategyError(message, kind=kind)

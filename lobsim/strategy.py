@@ -14,11 +14,14 @@ A strategy is a class whose constructor stores its scenario options and does not
         def decide(self, obs: Observation) -> np.ndarray:
             return np.where(obs.k == 0, obs.initial * (1 - self.fraction), obs.remaining)
 
-``decide`` is called once per decision time for every episode of the batch, in order
-k = 0, 1, ..., K-1. It returns the target *remaining* inventory per episode, shape (E,), any
-real dtype; the simulator rounds to whole shares, clips to [0, remaining] and forces zero at the
-last decision. A strategy may keep state between the calls of one batch and must reset it
-when ``obs.k == 0``.
+A batch is one trading day: the N stocks of that day, an episode each. ``decide`` is called
+once per decision time for the whole batch, in order k = 0, 1, ..., K-2, days in order (the
+last decision sells what is left without asking). It returns the target *remaining* inventory
+per episode, shape (E,), any real dtype; the simulator rounds to whole shares and clips to
+[0, remaining]. A strategy may keep state between the calls of one batch and must reset it
+when ``obs.k == 0``: its decisions may depend on its fit and on what the observations show
+(earlier days included), nothing else; a run replays a day on a copy of the fitted strategy
+to make sure.
 """
 
 from __future__ import annotations
@@ -76,13 +79,14 @@ class Schedule:
         return np.arange(self.interval, self.minutes + 1, self.interval, dtype=np.int64)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
-    """What a strategy sees at decision k, for all E episodes of the batch at once.
+    """What a strategy sees at decision k of one batch: the N stocks of one trading day.
 
-    An episode is one (stock, day) pair. The market arrays cover every stock of the universe
-    (so cross-sectional strategies work) and only the minutes 1 .. t - lag: they are read-only
-    views that end at the lag, so reading later data is impossible, not merely discouraged.
+    Built by :class:`lobsim.sandbox.Sandbox` only. Every array is read-only (a write raises),
+    and nothing reachable from an observation, ``.base`` included, holds a minute after
+    t - lag of the batch's day or any minute of a later day: reading later data is
+    impossible, not merely discouraged. Earlier days of the panel are in ``past_*``.
 
     Attributes
     ----------
@@ -92,23 +96,32 @@ class Observation:
         Decision minute (1-based); the child order trades in bar t.
     schedule : Schedule
     stock : ndarray(int64, (E,))
-        Column of each episode's stock in ``price``/``volume``/``adv``/``tickers``.
+        Column of each episode's stock in ``price``/``volume``/``adv``/``tickers``
+        (0 .. N-1: a batch holds every stock of the day, E = N).
     day : ndarray(int64, (E,))
-        Index of each episode's day along the first axis of ``price``/``volume``/``dates``.
+        Row of each episode's day along the first axis of ``price``/``volume``/``dates``:
+        0, the batch's day.
     side : ndarray(int8, (E,))
         -1 for a sell program, +1 for a buy program.
     initial : ndarray(int64, (E,))
         The parent order, in shares (positive).
     remaining : ndarray(int64, (E,))
         Shares still to trade before this decision's child order.
-    price : ndarray(float64, (D, t - lag, N)), read-only
-        Mid prices of minutes 1 .. t - lag of the batch's days, all N stocks.
-    volume : ndarray(float64, (D, t - lag, N)), read-only
+    price : ndarray(float64, (1, t - lag, N))
+        Mid prices of minutes 1 .. t - lag of the batch's day, all N stocks (an owned copy:
+        ``.base`` is None).
+    volume : ndarray(float64, (1, t - lag, N))
         Traded volume (shares) of the same minutes.
     adv : ndarray(float64, (N,))
         Average daily volume of each stock over the fold's training days.
     tickers : tuple[str, ...]
-    dates : ndarray(datetime64[D], (D,))
+    dates : ndarray(datetime64[D], (1,))
+        The batch's day.
+    past_price : ndarray(float64, (H, M, N))
+        Every minute of the H earlier days of the panel the strategy trades (a run's earlier
+        test days; the training days are in ``fit``'s :class:`TrainData`). H = 0 on the first.
+    past_volume : ndarray(float64, (H, M, N))
+    past_dates : ndarray(datetime64[D], (H,))
     """
 
     k: int
@@ -124,6 +137,9 @@ class Observation:
     adv: np.ndarray
     tickers: tuple[str, ...]
     dates: np.ndarray
+    past_price: np.ndarray
+    past_volume: np.ndarray
+    past_dates: np.ndarray
 
     @property
     def n_episodes(self) -> int:
@@ -155,6 +171,11 @@ class TrainData:
         "auto", "cpu" or "cuda", for strategies that can use an accelerator.
     permanent_impact : float
         g of the run's linear permanent impact (DESIGN.md section 1).
+    threads : int
+        CPU threads the strategy may use in ``fit`` and ``decide`` (a run gives each task's
+        strategies one, so that tasks side by side do not fight over cores).
+    progress : bool
+        Whether the strategy may show progress (bars on stderr) while it fits.
     """
 
     panel: MarketPanel
@@ -165,6 +186,8 @@ class TrainData:
     seed: np.random.SeedSequence
     device: str = "auto"
     permanent_impact: float = 0.0
+    threads: int = 1
+    progress: bool = False
 
     @classmethod
     def for_training_days(
@@ -179,6 +202,8 @@ class TrainData:
         seed: int | np.random.SeedSequence = 0,
         device: str = "auto",
         permanent_impact: float = 0.0,
+        threads: int = 1,
+        progress: bool = False,
     ) -> TrainData:
         """Training data as a run builds it from a fold's training days.
 
@@ -203,6 +228,8 @@ class TrainData:
             seed=seed,
             device=device,
             permanent_impact=permanent_impact,
+            threads=threads,
+            progress=progress,
         )
 
 

@@ -5,8 +5,47 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lobsim import CheckReport, InputError, check_strategy
+from lobsim import (
+    CheckReport,
+    InputError,
+    Schedule,
+    StrategyError,
+    TrainData,
+    check_strategy,
+    sandbox,
+    simulate,
+    synthesize_market,
+)
 from lobsim.cli import main
+from lobsim.sandbox import call_fit, sandboxed_train
+
+# A run of one plug-in, labelled 'suspect', on 3 stocks over 8 + 2 days of 30 minutes, with
+# a lag of two minutes (so that a plug-in assuming a lag of one reads past it).
+BAD_RUN = """
+[run]
+name = "bad"
+seed = 3
+
+[market.synthetic]
+stocks = 3
+days = 10
+
+[schedule]
+minutes = 30
+interval = 5
+lag = 2
+
+[folds]
+train_days = 8
+test_days = 2
+step_days = 2
+count = 1
+
+[report]
+baselines = []
+
+[strategies.suspect]
+"""
 
 
 class Straight:
@@ -73,7 +112,7 @@ class AssumesLagOne(Straight):
 
 
 class PeeksThroughBase(Straight):
-    """Reads the whole day through the base of the read-only view."""
+    """Reads the whole day through the base of the observation's array."""
 
     def decide(self, obs):
         full = obs.volume.base[-obs.volume.shape[0] :]
@@ -83,27 +122,27 @@ class PeeksThroughBase(Straight):
 
 
 class KeepsTheMarketFromFit(Straight):
-    """Keeps the memory behind the training panel, which holds the test days too."""
+    """Keeps the training panel and looks for the test days behind it."""
 
     def fit(self, train):
         super().fit(train)
-        self.market_ = train.panel.volume.base
+        self.panel_ = train.panel
 
     def decide(self, obs):
-        test = self.market_[-obs.volume.shape[0] :]
+        test = self.panel_.volume.base[-obs.volume.shape[0] :]
         close = test[obs.day, -1, obs.stock] / test[obs.day, :, obs.stock].sum(axis=1)
         return super().decide(obs) * np.clip(1.0 - close, 0.5, 1.0)
 
 
 class ReadsLaterDays(Straight):
-    """Compares each episode with the mean over every day of the batch."""
+    """Compares each stock with the same stock on the next day of the batch."""
 
     def decide(self, obs):
         if obs.volume.shape[1] == 0:
             return super().decide(obs)
-        mean = obs.volume.mean(axis=(0, 1))[obs.stock]
         own = obs.volume[obs.day, :, obs.stock].mean(axis=1)
-        return super().decide(obs) * np.where(own > mean, 0.9, 1.0)
+        tomorrow = obs.volume[obs.day + 1, :, obs.stock].mean(axis=1)
+        return super().decide(obs) * np.where(own > tomorrow, 0.9, 1.0)
 
 
 class GlobalRandom(Straight):
@@ -123,6 +162,15 @@ class ForgetsToReset(Straight):
 class WritesIntoTheObservation(Straight):
     def decide(self, obs):
         obs.volume[..., 0] = 0.0
+        return super().decide(obs)
+
+
+class UnlocksTheObservation(Straight):
+    """Makes obs.initial writable to halve the order behind the simulator's back."""
+
+    def decide(self, obs):
+        obs.initial.flags.writeable = True
+        obs.initial[:] //= 2
         return super().decide(obs)
 
 
@@ -153,32 +201,71 @@ def test_an_instance_is_checked_without_being_changed():
     assert not hasattr(strategy, "shift_")
 
 
-@pytest.mark.parametrize(
-    ("plugin", "words"),
-    [
-        (WrongShape, "shape"),
-        (WrongDtype, "dtype bool"),
-        (NotAnArray, "returned list"),
-        (ReturnsNaN, "nan"),
-        (RaisesInDecide, "KeyError: 'missing'"),
-        (RaisesInFit, "fit(train) raised RuntimeError: no training today"),
-        (NeedsAnOption, "building the strategy raised TypeError"),
-        (AssumesLagOne, "beyond the lag"),
-        (PeeksThroughBase, "beyond the lag"),
-        (KeepsTheMarketFromFit, "beyond the lag"),
-        (ReadsLaterDays, "last test day"),
-        (GlobalRandom, "same seed"),
-        (ForgetsToReset, "obs.k == 0"),
-        (WritesIntoTheObservation, "read-only"),
-        (WritesIntoTheTrainingPanel, "changed the training panel"),
-    ],
-    ids=lambda value: value.__name__ if isinstance(value, type) else "",
-)
-def test_a_broken_plugin_is_caught_in_plain_words(plugin, words):
+# Each kind of misbehaving plug-in, the words its refusal must contain, and the kind of
+# StrategyError the sandbox raises for it.
+MISBEHAVING = [
+    (WrongShape, "returned shape", sandbox.SHAPE),
+    (WrongDtype, "dtype bool", sandbox.DTYPE),
+    (NotAnArray, "returned list", sandbox.TYPE),
+    (ReturnsNaN, "returned nan", sandbox.NOT_FINITE),
+    (RaisesInDecide, "KeyError: 'missing'", sandbox.RAISED),
+    (RaisesInFit, "fit(train) raised RuntimeError: no training today", sandbox.RAISED),
+    (AssumesLagOne, "beyond the lag", sandbox.READS_OUTSIDE),
+    (PeeksThroughBase, "read through .base", sandbox.READS_BASE),
+    (KeepsTheMarketFromFit, "read through .base", sandbox.READS_BASE),
+    (ReadsLaterDays, "later days are not there", sandbox.READS_OUTSIDE),
+    (GlobalRandom, "numpy's global random generator", sandbox.GLOBAL_RANDOM),
+    (ForgetsToReset, "state kept across batches", sandbox.BATCH_STATE),
+    (WritesIntoTheObservation, "wrote into a read-only array", sandbox.WRITES_OBSERVATION),
+    (UnlocksTheObservation, "made obs.initial writable", sandbox.WRITES_OBSERVATION),
+    (WritesIntoTheTrainingPanel, "wrote into the training data", sandbox.WRITES_TRAINING),
+]
+IDS = [plugin.__name__ for plugin, _, _ in MISBEHAVING]
+
+
+@pytest.mark.parametrize(("plugin", "words", "kind"), MISBEHAVING, ids=IDS)
+def test_check_strategy_refuses_a_misbehaving_plugin_in_plain_words(plugin, words, kind):
     report = check_strategy(plugin)
 
     assert not report.ok
     assert any(words in problem for problem in report.problems), str(report)
+
+
+@pytest.mark.parametrize(("plugin", "words", "kind"), MISBEHAVING, ids=IDS)
+def test_the_run_refuses_a_misbehaving_plugin_naming_it(plugin, words, kind, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_RUN + f'class = "{__name__}:{plugin.__name__}"\n', encoding="utf-8")
+
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "strategy 'suspect'" in err and words in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "episodes.parquet").exists()
+
+
+@pytest.mark.parametrize(("plugin", "words", "kind"), MISBEHAVING, ids=IDS)
+def test_simulate_raises_the_kind_of_misdeed(plugin, words, kind):
+    fold = _small_fold()
+    strategy = plugin()
+
+    with pytest.raises(StrategyError) as caught:
+        call_fit(strategy, fold.data, "suspect")
+        simulate(
+            fold.test, strategy, book=fold.data.book, parent=fold.data.parent,
+            schedule=fold.data.schedule, adv=fold.data.panel.adv,
+        )  # fmt: skip
+
+    assert caught.value.kind == kind
+    assert words in str(caught.value)
+
+
+def test_building_a_plugin_that_needs_an_option_is_a_problem():
+    report = check_strategy(NeedsAnOption)
+
+    assert not report.ok
+    assert "building the strategy raised TypeError" in report.problems[0]
 
 
 def test_an_exception_names_the_line_that_raised():
@@ -219,14 +306,15 @@ def test_the_report_reads_as_a_summary():
     text = str(report)
 
     assert text.startswith(f"strategy {report.strategy!r} fails: 1 problem(s)")
-    assert "problem: decide returned shape" in text
+    assert "problem: strategy 'tests.test_check:WrongShape' at decision 0" in text
+    assert "returned shape (2,), expected (3,)" in text
 
 
 def test_command_line_check_exits_2_on_a_broken_plugin(capsys):
     code = main(["strategies", "--check", f"{__name__}:ReturnsNaN"])
 
     assert code == 2
-    assert "problem: decide returned nan" in capsys.readouterr().out
+    assert "returned nan for episode 0" in capsys.readouterr().out
 
 
 def test_command_line_check_passes_options(capsys):
@@ -234,3 +322,17 @@ def test_command_line_check_passes_options(capsys):
 
     assert code == 0
     assert "passes" in capsys.readouterr().out
+
+
+class _SmallFold:
+    def __init__(self) -> None:
+        market = synthesize_market(3, 10, minutes=30, seed=3)
+        schedule = Schedule(minutes=30, interval=5, lag=2)
+        self.data = sandboxed_train(
+            TrainData.for_training_days(market.days(0, 8), schedule, seed=1, device="cpu")
+        )
+        self.test = market.days(8, 10)
+
+
+def _small_fold() -> _SmallFold:
+    return _SmallFold()

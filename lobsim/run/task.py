@@ -10,8 +10,10 @@ Reproducibility rules (STYLE.md, "No hidden global state"):
 - Threads are pinned inside the task: numba to ``spec.threads`` (the simulation kernels work
   per episode, so their results do not depend on it), torch to one thread (its reductions may
   depend on the thread count, and one thread per task keeps tasks side by side from fighting
-  over cores). A strategy whose constructor takes ``threads`` gets 1 unless the scenario sets
-  it; one that takes ``progress`` gets False unless the run shows bars. Neither changes results.
+  over cores). Strategies learn both from ``TrainData.threads`` (1) and ``TrainData.progress``
+  (whether the run shows bars); nothing is slipped into their constructors.
+- Every strategy fits on its own read-only copy of the training days (``sandboxed_train``), so
+  neither a write nor ``.base`` reaches another strategy's data or the test days.
 
 The task writes its outputs into a temporary directory and renames it into place, so a task
 directory exists only once it is complete.
@@ -37,10 +39,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lobsim import plugins
-from lobsim.errors import DataError, InputError
+from lobsim.errors import DataError, InputError, StrategyError
 from lobsim.market import MarketPanel, synthesize_market
 from lobsim.run.plan import TaskSpec, with_context
+from lobsim.sandbox import GlobalRandomGuard, call_fit, sandboxed_train
 from lobsim.scenario import ResolvedStrategy, Scenario, resolve_strategies
 from lobsim.simulation import simulate
 from lobsim.strategy import BUY, SELL, TrainData
@@ -167,18 +169,20 @@ def _compute(
         side=side,
         device=spec.device,
         permanent_impact=sc.impact.permanent,
+        threads=TORCH_THREADS,
+        progress=spec.progress,
     )
     book = base.book
     noise = book_seed(sc.run.seed)
     episode_frames, decision_frames, timings = [], [], {}
     for label, resolved in strategies.items():
-        strategy = _build(resolved, spec.progress)
         t0 = time.perf_counter()
-        fit = getattr(strategy, "fit", None)
         try:
-            if callable(fit):
-                seed = strategy_seed(sc.run.seed, spec.fold.index, label)
-                fit(dataclasses.replace(base, parent=parent.copy(), seed=seed))
+            strategy = _build(resolved, label)
+            seed = strategy_seed(sc.run.seed, spec.fold.index, label)
+            data = sandboxed_train(dataclasses.replace(base, seed=seed))
+            with GlobalRandomGuard(f"strategy {label!r} in fit(train)"):
+                call_fit(strategy, data, label)
             t1 = time.perf_counter()
             result = simulate(
                 test,
@@ -190,7 +194,10 @@ def _compute(
                 adv=train.adv,
                 permanent_impact=sc.impact.permanent,
                 seed=noise,
+                name=label,
             )
+        except StrategyError:
+            raise  # it names the strategy already
         except InputError as exc:
             raise with_context(exc, f"strategy {label}: ") from None
         t2 = time.perf_counter()
@@ -207,15 +214,15 @@ def _compute(
     return episodes, decisions, info
 
 
-def _build(resolved: ResolvedStrategy, progress: bool) -> Any:
-    """An instance with the run's runtime options (threads, progress) where it takes them."""
-    params = plugins.options(resolved.cls)
-    options = copy.deepcopy(resolved.options)
-    if "threads" in params and "threads" not in options:
-        options["threads"] = TORCH_THREADS
-    if "progress" in params and not progress:
-        options["progress"] = False
-    return resolved.cls(**options)
+def _build(resolved: ResolvedStrategy, label: str) -> Any:
+    """An instance built from the scenario's options; what goes wrong names the strategy."""
+    try:
+        return resolved.cls(**copy.deepcopy(resolved.options))
+    except Exception as exc:  # third-party code may raise anything
+        raise StrategyError(
+            f"strategy {label!r}: building {resolved.cls.__name__}(**options) raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _key_columns(spec: TaskSpec, label: str, n: int) -> dict[str, Any]:

@@ -5,8 +5,10 @@ the order needs), bulk-loads it into an engine book, sends the market order thro
 and accounts for every fill. Episodes are split into chunks, one engine book per chunk, so
 chunks run on separate threads without sharing a book.
 
-Arguments travel in three NamedTuples: ``Episodes`` (what is fixed per episode), ``Shape``
-(the run's book scalars) and ``Live`` (what the run updates per episode).
+Arguments travel in named records: ``Episodes`` (what is fixed per episode), ``Shape`` (the
+run's book scalars), ``Live`` (what the run updates per episode), ``Orders`` (one decision's
+child orders and their costs), ``Scratch`` (each chunk's engine book and buffers) and
+``FillLog`` (where fills are written when they are recorded).
 """
 
 from __future__ import annotations
@@ -17,14 +19,23 @@ import numpy as np
 from numba import njit
 
 from lobsim.books.kernels import ASK, BID, build_levels, uniform01
+from lobsim.engine.batch import BookState
 from lobsim.engine.kernels import load_side, submit_market
 
 # Status codes per episode, turned into errors by the Python layer.
 OK = 0
 SHORT_BOOK = 1  # the order needed more levels than max_levels
 
-# Columns of Live.acc.
-TEMPORARY, PERMANENT, TIMING, SHORTFALL, FILLED, NOTIONAL = range(6)
+# Columns of Live.acc, by name; the simulator's episode table reads them through these.
+ACC_COLUMNS = (
+    "temporary_cost",
+    "permanent_cost",
+    "timing_cost",
+    "shortfall",
+    "filled",
+    "notional",
+)
+TEMPORARY, PERMANENT, TIMING, SHORTFALL, FILLED, NOTIONAL = range(len(ACC_COLUMNS))
 
 
 class Episodes(NamedTuple):
@@ -61,9 +72,32 @@ class Live(NamedTuple):
     missing: np.ndarray  # float64 (E,): consumed depth still missing, as of missing_minute
     missing_minute: np.ndarray  # float64 (E,)
     traded: np.ndarray  # float64 (E,): shares traded so far
-    acc: np.ndarray  # float64 (E, 6): costs, shares filled and notional (columns above)
+    acc: np.ndarray  # float64 (E, len(ACC_COLUMNS)): costs, shares filled, notional
     status: np.ndarray  # int64 (E,): OK or SHORT_BOOK after each decision
     fill_counts: np.ndarray  # int64 (E,): fills of the last decision
+
+
+class Orders(NamedTuple):
+    """One decision's child orders."""
+
+    child: np.ndarray  # int64 (E,): shares to trade
+    cost: np.ndarray  # float64 (E,), out: temporary cost of each order (currency)
+
+
+class Scratch(NamedTuple):
+    """One engine book and its buffers per chunk (row c is chunk c's)."""
+
+    books: BookState  # C books
+    level_prices: np.ndarray  # int64 (C, L)
+    level_qtys: np.ndarray  # int64 (C, L)
+    fills: np.ndarray  # FILL_DTYPE (C, L + 1)
+
+
+class FillLog(NamedTuple):
+    """Where fills go when they are recorded: episode e writes its fills from offsets[e]."""
+
+    out: np.ndarray  # FILL_DTYPE (F,): empty when fills are not recorded
+    offsets: np.ndarray  # int64 (E,)
 
 
 @njit(cache=True)
@@ -103,50 +137,36 @@ def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
 
 
 @njit(cache=True, nogil=True)
-def execute_chunk(
-    lo,
-    hi,
-    c,
-    minute,
-    mult,
-    child,
-    state,
-    ep,
-    sh,
-    live,
-    child_cost,
-    level_prices,
-    level_qtys,
-    fills,
-    fill_out,
-    fill_offsets,
-):
-    """Execute the child orders ``child[lo:hi]`` of one decision in minute ``minute``.
+def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
+    """Execute the child orders of episodes lo..hi-1 in minute ``minute`` on engine book c.
 
-    Episodes lo..hi-1 use engine book c and the scratch rows ``level_prices``, ``level_qtys``
-    and ``fills`` given for it; ``mult`` is the minute's depth multiplier. ``child_cost``
-    (E,) receives each order's temporary cost. ``fill_out`` is empty unless fills are
-    recorded; then episode e writes its fills from ``fill_offsets[e]``.
+    ``mult`` is the minute's depth multiplier. Each order's temporary cost goes to
+    ``orders.cost``; costs, fills and the resilience deficit accumulate in ``live``. Fills are
+    copied into ``log.out`` only when it is not empty.
 
     The caller runs chunks on Python threads (the kernel releases the GIL) rather than under
     ``prange``: inside a parallel region every call that passes an array updates that array's
     shared reference count atomically, and two threads doing so per order ran 4x slower than
     one.
     """
+    level_prices = scratch.level_prices[c]
+    level_qtys = scratch.level_qtys[c]
+    fills = scratch.fills[c]
+    child = orders.child
     direction = sh.direction
     acc = live.acc
     for e in range(lo, hi):
         n = child[e]
         live.status[e] = OK
         live.fill_counts[e] = 0
-        child_cost[e] = 0.0
+        orders.cost[e] = 0.0
         if n <= 0:
             continue
         s, s_imp, deficit, side, nlev = _build_book(
             e, minute, mult, n, ep, sh, live, level_prices, level_qtys
         )
-        load_side(state, c, side, level_prices, level_qtys, nlev)
-        filled, nf = submit_market(state, c, direction, n, e, fills, 0)
+        load_side(scratch.books, c, side, level_prices, level_qtys, nlev)
+        filled, nf = submit_market(scratch.books, c, direction, n, e, fills, 0)
         if filled < n and nlev == level_prices.shape[0]:
             live.status[e] = SHORT_BOOK
         temporary = 0.0
@@ -157,10 +177,10 @@ def execute_chunk(
             p = fills[f]["price"] * tick
             temporary += direction * q * (p - s_imp)
             notional += q * p
-        if fill_out.shape[0] > 0:
-            start = fill_offsets[e]
+        if log.out.shape[0] > 0:
+            start = log.offsets[e]
             for f in range(nf):
-                fill_out[start + f] = fills[f]
+                log.out[start + f] = fills[f]
         s0 = ep.s0[e]
         acc[e, TEMPORARY] += temporary
         acc[e, PERMANENT] += direction * filled * (s_imp - s)
@@ -168,7 +188,7 @@ def execute_chunk(
         acc[e, SHORTFALL] += direction * (notional - filled * s0)  # computed on its own
         acc[e, FILLED] += filled
         acc[e, NOTIONAL] += notional
-        child_cost[e] = temporary
+        orders.cost[e] = temporary
         live.fill_counts[e] = nf
         live.traded[e] += filled
         # Consumed depth partly missing from the next rebuild, recovering with the half-life.
@@ -177,9 +197,9 @@ def execute_chunk(
 
 
 @njit(cache=True)
-def levels_needed(minute, mult, child, ep, sh, live, level_prices, level_qtys, out):
-    """Levels each episode's order will walk (an upper bound on its fills), for sizing."""
-    for e in range(child.shape[0]):
+def levels_needed(lo, hi, minute, mult, child, ep, sh, live, level_prices, level_qtys, out):
+    """Levels the orders of episodes lo..hi-1 will walk (an upper bound on their fills)."""
+    for e in range(lo, hi):
         out[e] = 0
         if child[e] > 0:
             out[e] = _build_book(

@@ -1,35 +1,42 @@
-"""Step every episode of a run in lockstep, decision time by decision time.
+"""Step every episode of a run, one trading day at a time, decision time by decision time.
 
-An episode is one (stock, day). At each decision time the simulator builds the observation,
-asks the strategy once for the whole batch, executes every child order in one kernel call
-against that minute's books, applies permanent impact and accounts for every fill.
+An episode is one (stock, day); a batch is the N episodes of one day. For each day in order and
+each decision time the simulator builds the observation (:mod:`lobsim.sandbox`), asks the
+strategy once for the batch, executes every child order against that minute's books (one
+kernel call per thread chunk), applies permanent impact and accounts for every fill. Episodes
+never share state, so the numbers do not depend on the batching.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from lobsim.books.model import BookModel
 from lobsim.engine.batch import BookBatch
-from lobsim.engine.records import FILL_DTYPE
-from lobsim.errors import InputError, StrategyError
+from lobsim.engine.records import BK_STATUS, FILL_DTYPE
+from lobsim.errors import InputError
+from lobsim.sandbox import Sandbox, strategy_name, trade
 from lobsim.simulation.kernels import (
+    ACC_COLUMNS,
     FILLED,
+    NOTIONAL,
+    PERMANENT,
     SHORT_BOOK,
+    TEMPORARY,
     Episodes,
+    FillLog,
     Live,
+    Orders,
+    Scratch,
     Shape,
     execute_chunk,
     levels_needed,
 )
-from lobsim.strategy import BUY, SELL, Observation, Schedule
-
-# Columns of the accumulator the kernel fills, in order.
-_ACC = ("temporary_cost", "permanent_cost", "timing_cost", "shortfall", "filled", "notional")
+from lobsim.strategy import BUY, SELL, Schedule
 
 
 @dataclass(frozen=True)
@@ -54,30 +61,225 @@ class SimulationResult:
     fills: pd.DataFrame | None = None
 
 
-def _strategy_name(strategy) -> str:
-    return getattr(strategy, "name", None) or type(strategy).__name__
+def simulate(
+    panel,
+    strategy,
+    *,
+    book: BookModel,
+    parent,
+    side: int = SELL,
+    schedule: Schedule | None = None,
+    adv=None,
+    permanent_impact: float = 0.0,
+    seed=0,
+    record_fills: bool = False,
+    name: str | None = None,
+) -> SimulationResult:
+    """Run ``strategy`` on every (stock, day) of ``panel``.
+
+    Parameters
+    ----------
+    panel : MarketPanel
+        The days to trade (for a fold, its test days), every stock of the universe.
+    strategy : object with ``decide(obs)``
+        Already fitted; see :mod:`lobsim.strategy`. It is asked for one day at a time.
+    book : BookModel
+        With epsilon resolved (``BookModel.calibrated``).
+    parent : array_like of int, shape (N,)
+        Parent order per stock in shares (>= 0).
+    side : int
+        SELL (-1) or BUY (+1).
+    schedule : Schedule, optional
+        Decision times and lag; the default is 5-minute decisions with a 1-minute lag.
+    adv : array_like of float, shape (N,), optional
+        Average daily volume per stock seen by the strategy and used by permanent impact
+        (the training window's, for a fold); default: the panel's own, an average over every
+        day traded, which the strategy then sees in ``obs.adv``: pass the training window's
+        to keep it out of sight.
+    permanent_impact : float
+        g of the impacted mid S~ = S (1 -/+ g X_traded_before / ADV); 0 (the paper's) by default.
+    seed : int or SeedSequence
+        Root of the book noise; the same seed gives the same numbers however the days are
+        batched.
+    record_fills : bool
+        Also return every fill.
+    name : str, optional
+        What the strategy is called in the results and in errors; default its ``name``
+        attribute or its class name.
+
+    Returns
+    -------
+    SimulationResult
+        ``episodes`` columns: stock, day, strategy, side, shares, shares_filled, unfilled,
+        arrival_price, avg_price, day_volume, temporary_cost, permanent_cost, timing_cost,
+        shortfall, cost (= temporary + permanent: what our trading cost, drift excluded),
+        and the same five in bps of shares * arrival_price (``*_bps``; ``cost_bps``).
+        shortfall = temporary + permanent + timing to floating-point precision.
+
+    Raises
+    ------
+    StrategyError
+        The strategy broke its contract (:mod:`lobsim.sandbox` says how), drew from a global
+        random generator, or gave other orders when the last day was replayed on a copy of
+        it made before the first day.
+    InputError
+        Bad arguments, or an order that needs more than ``book.max_levels`` levels.
+    """
+    run = _prepare(panel, book, parent, side, schedule or Schedule(), adv, permanent_impact, seed)
+    name = name or strategy_name(strategy)
+    sandbox = Sandbox(panel, run.schedule, parent=run.parent, side=side, adv=run.adv)
+    with _Engine(run, record_fills) as engine:
+
+        def execute(d: int, k: int, targets, orders: np.ndarray) -> np.ndarray:
+            engine.execute(d, k, orders)
+            return run.record(d, k)
+
+        trade(strategy, sandbox, name, execute)
+    return SimulationResult(
+        _episodes_frame(panel, run, name),
+        np.ascontiguousarray(run.inventory.T),
+        np.ascontiguousarray(run.child_cost.T),
+        engine.fills(),
+    )
 
 
-def _check_targets(targets, n_episodes: int, name: str, k: int) -> np.ndarray:
-    """The strategy's output as float64 (E,), or a StrategyError naming the first bad episode."""
-    where = f"strategy {name!r} at decision {k}"
-    if not isinstance(targets, np.ndarray):
-        raise StrategyError(f"{where} returned {type(targets).__name__}, expected a numpy array")
-    if targets.dtype.kind not in "iuf":
-        raise StrategyError(
-            f"{where} returned dtype {targets.dtype}, expected real numbers (float or int)"
+@dataclass
+class _Run:
+    """Everything one simulation holds: fixed inputs, kernel records and the results."""
+
+    schedule: Schedule
+    book: BookModel
+    tickers: tuple[str, ...]
+    dates: np.ndarray
+    side: int
+    parent: np.ndarray  # int64 (N,)
+    adv: np.ndarray  # float64 (N,)
+    mult: np.ndarray  # float64 (M,): depth multiplier per minute
+    ep: Episodes
+    sh: Shape
+    live: Live
+    initial: np.ndarray  # int64 (E,)
+    # Decision-major, so that a decision's row is contiguous; transposed for the result.
+    inventory: np.ndarray  # int64 (K + 1, E): before each decision and after the last
+    orders: np.ndarray  # int64 (K, E): child orders placed
+    child_cost: np.ndarray  # float64 (K, E)
+    times: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.times = self.schedule.decision_times
+
+    @property
+    def n_days(self) -> int:
+        return len(self.dates)
+
+    @property
+    def n_stocks(self) -> int:
+        return len(self.parent)
+
+    @property
+    def n_decisions(self) -> int:
+        return len(self.times)
+
+    def day(self, d: int) -> slice:
+        """The episodes of day d (they are day-major: e = d * N + stock)."""
+        n = len(self.parent)
+        return slice(d * n, (d + 1) * n)
+
+    def record(self, d: int, k: int) -> np.ndarray:
+        """After decision k of day d: refuse an order the book could not hold; the inventory
+        of each stock of the day after the decision."""
+        episodes = self.day(d)
+        status = self.live.status[episodes]
+        if status.any():  # OK is 0
+            e = episodes.start + int(np.flatnonzero(status == SHORT_BOOK)[0])
+            raise InputError(
+                f"the child order of {self.orders[k, e]} shares for "
+                f"{self.tickers[self.ep.stock[e]]} on {self.dates[d]} at minute "
+                f"{self.times[k]} needs more than book.max_levels={self.book.max_levels} "
+                "levels; raise max_levels or lower levels_per_eps"
+            )
+        after = self.inventory[k + 1, episodes]
+        np.subtract(
+            self.initial[episodes], self.live.acc[episodes, FILLED], out=after, casting="unsafe"
         )
-    if targets.shape != (n_episodes,):
-        raise StrategyError(
-            f"{where} returned shape {targets.shape}, expected ({n_episodes},): "
-            "one target remaining inventory per episode"
+        return after
+
+
+def _prepare(panel, book, parent, side, schedule, adv, permanent_impact, seed) -> _Run:
+    """Validate the arguments and lay out the per-episode records (episodes day-major)."""
+    if side not in (SELL, BUY):
+        raise InputError(f"side must be SELL (-1) or BUY (+1), got {side!r}")
+    d_count, m_count, n_stocks = panel.price.shape
+    if m_count != schedule.minutes:
+        raise InputError(
+            f"the panel has {m_count} minutes a day but the schedule expects {schedule.minutes}"
         )
-    out = targets.astype(np.float64)
-    bad = ~np.isfinite(out)
-    if bad.any():
-        e = int(np.flatnonzero(bad)[0])
-        raise StrategyError(f"{where} returned {out[e]} for episode {e} (and {bad.sum()} in all)")
-    return out
+    parent = np.asarray(parent)
+    if parent.shape != (n_stocks,) or parent.dtype.kind not in "iuf":
+        raise InputError(f"parent must be {n_stocks} share counts, got shape {parent.shape}")
+    if np.any(parent < 0) or np.any(parent != np.round(parent)):
+        raise InputError("parent orders must be whole, non-negative numbers of shares")
+    parent = parent.astype(np.int64)
+    adv = np.asarray(panel.adv if adv is None else adv, dtype=np.float64)
+    if adv.shape != (n_stocks,) or not np.all(adv > 0):
+        raise InputError(f"adv must be {n_stocks} positive volumes")
+    if not permanent_impact >= 0:
+        raise InputError(f"permanent_impact must be >= 0, got {permanent_impact}")
+    eps = book.epsilons(n_stocks)
+
+    n_ep = d_count * n_stocks
+    stock = np.tile(np.arange(n_stocks, dtype=np.int64), d_count)
+    day = np.repeat(np.arange(d_count, dtype=np.int64), n_stocks)
+    price = np.ascontiguousarray(panel.price, dtype=np.float64)
+    volume = np.ascontiguousarray(panel.volume, dtype=np.float64)
+    times = schedule.decision_times
+    first = max(int(times[0]) - 1, 1)
+    # Arrival price: the last mid before the first child order's bar (bar 1 if it is bar 1).
+    s0 = price[day, first - 1, stock].copy()
+    if book.tick is None:
+        tick = s0 * eps[stock] / book.levels_per_eps
+    else:
+        tick = np.full(n_ep, float(book.tick))
+    keys = _episode_keys(_as_seed(seed), panel.dates, n_stocks)
+    shape = Shape(
+        side,
+        book.alpha,
+        book.alpha_noise,
+        book.half_spread,
+        book.depth_noise,
+        book.empty_prob,
+        book.resilience,
+        book.half_life,
+        float(permanent_impact),
+    )
+    live = Live(
+        missing=np.zeros(n_ep),
+        missing_minute=np.zeros(n_ep),
+        traded=np.zeros(n_ep),
+        acc=np.zeros((n_ep, len(ACC_COLUMNS)), dtype=np.float64),
+        status=np.zeros(n_ep, dtype=np.int64),
+        fill_counts=np.zeros(n_ep, dtype=np.int64),
+    )
+    initial = parent[stock]
+    inventory = np.zeros((len(times) + 1, n_ep), dtype=np.int64)
+    inventory[0] = initial
+    return _Run(
+        schedule=schedule,
+        book=book,
+        tickers=tuple(panel.tickers),
+        dates=panel.dates,
+        side=side,
+        parent=parent,
+        adv=adv,
+        mult=book.depth_multiplier(m_count),
+        ep=Episodes(stock, day, price, volume, eps, adv, tick, keys, s0),
+        sh=shape,
+        live=live,
+        initial=initial,
+        inventory=inventory,
+        orders=np.zeros((len(times), n_ep), dtype=np.int64),
+        child_cost=np.zeros((len(times), n_ep), dtype=np.float64),
+    )
 
 
 def _episode_keys(seed: np.random.SeedSequence, dates: np.ndarray, n_stocks: int) -> np.ndarray:
@@ -104,266 +306,148 @@ def _as_seed(seed) -> np.random.SeedSequence:
     raise InputError(f"seed must be an int or a numpy SeedSequence, got {type(seed).__name__}")
 
 
-def _chunks(n_episodes: int) -> np.ndarray:
-    """Chunk bounds: one chunk per thread numba is allowed (``numba.set_num_threads``)."""
-    from numba import get_num_threads
-
-    n = max(1, min(n_episodes, get_num_threads()))
-    return np.linspace(0, n_episodes, n + 1).astype(np.int64)
+# Fewest orders a thread is given: handing a chunk to a thread costs about as much as
+# executing a hundred orders.
+MIN_CHUNK = 256
 
 
-def simulate(
-    panel,
-    strategy,
-    *,
-    book: BookModel,
-    parent,
-    side: int = SELL,
-    schedule: Schedule | None = None,
-    adv=None,
-    permanent_impact: float = 0.0,
-    seed=0,
-    record_fills: bool = False,
-) -> SimulationResult:
-    """Run ``strategy`` on every (stock, day) of ``panel``.
+class _Engine:
+    """Executes one decision's child orders of one day, chunk by chunk on threads.
 
-    Parameters
-    ----------
-    panel : MarketPanel
-        The days to trade (for a fold, its test days), every stock of the universe.
-    strategy : object with ``decide(obs)``
-        Already fitted; see :mod:`lobsim.strategy`.
-    book : BookModel
-        With epsilon resolved (``BookModel.calibrated``).
-    parent : array_like of int, shape (N,)
-        Parent order per stock in shares (>= 0).
-    side : int
-        SELL (-1) or BUY (+1).
-    schedule : Schedule, optional
-        Decision times and lag; the default is 5-minute decisions with a 1-minute lag.
-    adv : array_like of float, shape (N,), optional
-        Average daily volume per stock seen by the strategy and used by permanent impact
-        (the training window's, for a fold); default: the panel's own.
-    permanent_impact : float
-        g of the impacted mid S~ = S (1 -/+ g X_traded_before / ADV); 0 (the paper's) by default.
-    seed : int or SeedSequence
-        Root of the book noise; the same seed gives the same numbers however the days are
-        batched.
-    record_fills : bool
-        Also return every fill.
-
-    Returns
-    -------
-    SimulationResult
-        ``episodes`` columns: stock, day, strategy, side, shares, shares_filled, unfilled,
-        arrival_price, avg_price, day_volume, temporary_cost, permanent_cost, timing_cost,
-        shortfall, cost (= temporary + permanent: what our trading cost, drift excluded),
-        and the same five in bps of shares * arrival_price (``*_bps``; ``cost_bps``).
-        shortfall = temporary + permanent + timing to floating-point precision.
+    One engine book per chunk, so chunks never share a book; the kernel releases the GIL (see
+    ``execute_chunk`` on why not ``prange``). Chunks are numba's thread count
+    (``numba.set_num_threads``) or fewer, at least ``MIN_CHUNK`` orders each.
     """
-    schedule = schedule or Schedule()
-    if side not in (SELL, BUY):
-        raise InputError(f"side must be SELL (-1) or BUY (+1), got {side!r}")
-    d_count, m_count, n_stocks = panel.price.shape
-    if m_count != schedule.minutes:
-        raise InputError(
-            f"the panel has {m_count} minutes a day but the schedule expects {schedule.minutes}"
+
+    def __init__(self, run: _Run, record_fills: bool) -> None:
+        from numba import get_num_threads
+
+        self.run = run
+        n = run.n_stocks
+        self.n_chunks = n_chunks = max(1, min(n // MIN_CHUNK, get_num_threads()))
+        self.bounds = [int(b) for b in np.linspace(0, n, n_chunks + 1).astype(np.int64)]
+        levels = run.book.max_levels
+        self.books = BookBatch(n_chunks, max_levels=levels, max_orders=levels + 1)
+        self.scratch = Scratch(
+            books=self.books.state,
+            level_prices=np.zeros((n_chunks, levels), dtype=np.int64),
+            level_qtys=np.zeros((n_chunks, levels), dtype=np.int64),
+            fills=np.zeros((n_chunks, levels + 1), dtype=FILL_DTYPE),
         )
-    parent = np.asarray(parent)
-    if parent.shape != (n_stocks,) or parent.dtype.kind not in "iuf":
-        raise InputError(f"parent must be {n_stocks} share counts, got shape {parent.shape}")
-    if np.any(parent < 0) or np.any(parent != np.round(parent)):
-        raise InputError("parent orders must be whole, non-negative numbers of shares")
-    parent = parent.astype(np.int64)
-    adv = np.asarray(panel.adv if adv is None else adv, dtype=np.float64)
-    if adv.shape != (n_stocks,) or not np.all(adv > 0):
-        raise InputError(f"adv must be {n_stocks} positive volumes")
-    if not permanent_impact >= 0:
-        raise InputError(f"permanent_impact must be >= 0, got {permanent_impact}")
-    seed = _as_seed(seed)
-    eps = book.epsilons(n_stocks)
-    name = _strategy_name(strategy)
+        self.record_fills = record_fills
+        self._no_log = FillLog(np.zeros(0, dtype=FILL_DTYPE), np.zeros(0, dtype=np.int64))
+        self._fill_tables: list[pd.DataFrame] = []
+        self._pool: ThreadPoolExecutor | None = None
 
-    n_ep = d_count * n_stocks
-    stock = np.tile(np.arange(n_stocks, dtype=np.int64), d_count)
-    day = np.repeat(np.arange(d_count, dtype=np.int64), n_stocks)
-    price = np.ascontiguousarray(panel.price, dtype=np.float64)
-    volume = np.ascontiguousarray(panel.volume, dtype=np.float64)
-    times = schedule.decision_times
-    n_dec = len(times)
-    first = max(int(times[0]) - 1, 1)
-    # Arrival price: the last mid before the first child order's bar (bar 1 if it is bar 1).
-    s0 = price[day, first - 1, stock].copy()
-    if book.tick is None:
-        tick = s0 * eps[stock] / book.levels_per_eps
-    else:
-        tick = np.full(n_ep, float(book.tick))
-    keys = _episode_keys(seed, panel.dates, n_stocks)
-    mult = book.depth_multiplier(m_count)
+    def __enter__(self) -> _Engine:
+        if self.n_chunks > 1:
+            self._pool = ThreadPoolExecutor(self.n_chunks)
+        return self
 
-    chunk_bounds = _chunks(n_ep)
-    n_chunks = len(chunk_bounds) - 1
-    books = BookBatch(n_chunks, max_levels=book.max_levels, max_orders=book.max_levels + 1)
-    level_prices = np.zeros((n_chunks, book.max_levels), dtype=np.int64)
-    level_qtys = np.zeros((n_chunks, book.max_levels), dtype=np.int64)
-    scratch_fills = np.zeros((n_chunks, book.max_levels + 1), dtype=FILL_DTYPE)
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
 
-    remaining = parent[stock].copy()
-    initial = remaining.copy()
-    inventory = np.zeros((n_ep, n_dec + 1), dtype=np.int64)
-    child_cost = np.zeros((n_ep, n_dec), dtype=np.float64)
-    ep = Episodes(stock, day, price, volume, eps, adv, tick, keys, s0)
-    sh = Shape(
-        side,
-        book.alpha,
-        book.alpha_noise,
-        book.half_spread,
-        book.depth_noise,
-        book.empty_prob,
-        book.resilience,
-        book.half_life,
-        float(permanent_impact),
-    )
-    live = Live(
-        np.zeros(n_ep),
-        np.zeros(n_ep),
-        np.zeros(n_ep),
-        np.zeros((n_ep, len(_ACC)), dtype=np.float64),
-        np.zeros(n_ep, dtype=np.int64),
-        np.zeros(n_ep, dtype=np.int64),
-    )
-    acc = live.acc
-    side_arr = np.full(n_ep, side, dtype=np.int8)
-    fill_tables = []
-    price_ro = price.view()
-    price_ro.flags.writeable = False
-    volume_ro = volume.view()
-    volume_ro.flags.writeable = False
-    tickers = tuple(panel.tickers)
-    no_fills = np.zeros(0, dtype=FILL_DTYPE)
+    def execute(self, d: int, k: int, orders: np.ndarray) -> None:
+        """Trade ``orders`` (N,) of day d at decision k."""
+        run = self.run
+        episodes = run.day(d)
+        run.orders[k, episodes] = orders
+        t = int(run.times[k])
+        mult = run.mult[t - 1]
+        batch = Orders(run.orders[k], run.child_cost[k])
+        log = self._log(episodes, t, mult, batch.child) if self.record_fills else self._no_log
 
-    # Chunks run on threads: the kernel releases the GIL (see execute_chunk on why not prange).
-    pool = ThreadPoolExecutor(n_chunks) if n_chunks > 1 else None
-    try:
-        for k, t in enumerate(times):
-            t = int(t)
-            visible = t - schedule.lag
-            obs = Observation(
-                k=k,
-                t=t,
-                schedule=schedule,
-                stock=stock,
-                day=day,
-                side=side_arr,
-                initial=initial,
-                remaining=remaining.copy(),
-                price=price_ro[:, :visible, :],
-                volume=volume_ro[:, :visible, :],
-                adv=adv,
-                tickers=tickers,
-                dates=panel.dates,
-            )
-            inventory[:, k] = remaining
-            if k == n_dec - 1:
-                target = np.zeros(n_ep, dtype=np.int64)
-            else:
-                raw = _check_targets(strategy.decide(obs), n_ep, name, k)
-                target = np.clip(np.rint(raw), 0, remaining).astype(np.int64)
-            child = remaining - target
-            fill_out, offsets = no_fills, np.zeros(n_ep, dtype=np.int64)
-            if record_fills:
-                need = np.zeros(n_ep, dtype=np.int64)
-                levels_needed(
-                    t, mult[t - 1], child, ep, sh, live, level_prices[0], level_qtys[0], need
-                )
-                offsets = np.concatenate(([0], np.cumsum(need)[:-1])).astype(np.int64)
-                fill_out = np.zeros(int(need.sum()), dtype=FILL_DTYPE)
+        def chunk(c: int) -> None:
+            lo, hi = episodes.start + self.bounds[c], episodes.start + self.bounds[c + 1]
+            execute_chunk(lo, hi, c, t, mult, batch, run.ep, run.sh, run.live, self.scratch, log)
 
-            def run_chunk(c, t=t, k=k, child=child, fill_out=fill_out, offsets=offsets):
-                execute_chunk(
-                    chunk_bounds[c],
-                    chunk_bounds[c + 1],
-                    c,
-                    t,
-                    mult[t - 1],
-                    child,
-                    books.state,
-                    ep,
-                    sh,
-                    live,
-                    child_cost[:, k],
-                    level_prices[c],
-                    level_qtys[c],
-                    scratch_fills[c],
-                    fill_out,
-                    offsets,
-                )
+        if self._pool is None:
+            chunk(0)
+        else:
+            list(self._pool.map(chunk, range(self.n_chunks)))
+        status = self.scratch.books.books
+        for c in range(self.n_chunks):
+            if status[c, BK_STATUS]:  # an engine refusal: raise what it was
+                self.books.check(c, "simulating a decision")
+        if self.record_fills:
+            self._fill_tables.append(_fills_frame(run, episodes, k, t, log))
 
-            if pool is None:
-                run_chunk(0)
-            else:
-                list(pool.map(run_chunk, range(n_chunks)))
-            for c in range(n_chunks):
-                books.check(c, "simulating a decision")
-            short = live.status == SHORT_BOOK
-            if short.any():
-                e = int(np.flatnonzero(short)[0])
-                raise InputError(
-                    f"the child order of {child[e]} shares for {tickers[stock[e]]} on "
-                    f"{panel.dates[day[e]]} at minute {t} needs more than book.max_levels="
-                    f"{book.max_levels} levels; raise max_levels or lower levels_per_eps"
-                )
-            remaining = initial - acc[:, FILLED].astype(np.int64)
-            if record_fills:
-                fill_tables.append(_fills_frame(fill_out, offsets, live.fill_counts, k, t, tick))
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    inventory[:, n_dec] = remaining
+    def _log(self, episodes: slice, t: int, mult: float, child: np.ndarray) -> FillLog:
+        """A fill log sized by the levels each order of the day will walk."""
+        run = self.run
+        need = np.zeros(len(child), dtype=np.int64)
+        levels_needed(
+            episodes.start,
+            episodes.stop,
+            t,
+            mult,
+            child,
+            run.ep,
+            run.sh,
+            run.live,
+            self.scratch.level_prices[0],
+            self.scratch.level_qtys[0],
+            need,
+        )
+        offsets = np.zeros(len(child), dtype=np.int64)
+        day_need = need[episodes]
+        offsets[episodes] = np.concatenate(([0], np.cumsum(day_need)[:-1]))
+        return FillLog(np.zeros(int(day_need.sum()), dtype=FILL_DTYPE), offsets)
 
-    episodes = _episodes_frame(panel, stock, day, name, side, initial, remaining, s0, acc, volume)
-    fills = pd.concat(fill_tables, ignore_index=True) if record_fills else None
-    return SimulationResult(episodes, inventory, child_cost, fills)
+    def fills(self) -> pd.DataFrame | None:
+        """Every fill, by decision then episode (None unless fills were recorded)."""
+        if not self.record_fills:
+            return None
+        frame = pd.concat(self._fill_tables, ignore_index=True)
+        return frame.sort_values(["decision", "episode"], kind="stable", ignore_index=True)
 
 
-def _fills_frame(fill_out, offsets, counts, k, t, tick) -> pd.DataFrame:
+def _fills_frame(run: _Run, episodes: slice, k: int, t: int, log: FillLog) -> pd.DataFrame:
+    offsets = log.offsets[episodes]
+    counts = run.live.fill_counts[episodes]
     rows = np.concatenate([np.arange(o, o + c) for o, c in zip(offsets, counts, strict=True)])
-    f = fill_out[rows.astype(np.int64)]
+    f = log.out[rows.astype(np.int64)]
     episode = f["taker_id"]
     return pd.DataFrame(
         {
             "episode": episode,
             "decision": k,
             "minute": t,
-            "price": f["price"] * tick[episode],
+            "price": f["price"] * run.ep.tick[episode],
             "qty": f["qty"],
         }
     )
 
 
-def _episodes_frame(panel, stock, day, name, side, initial, remaining, s0, acc, volume):
-    notional0 = initial * s0
+def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
+    acc = run.live.acc
+    ep = run.ep
+    s0 = ep.s0
+    filled = acc[:, FILLED]
     frame = pd.DataFrame(
         {
-            "stock": np.asarray(panel.tickers, dtype=object)[stock],
-            "day": pd.to_datetime(panel.dates[day]),
+            "stock": np.asarray(panel.tickers, dtype=object)[ep.stock],
+            "day": pd.to_datetime(panel.dates[ep.day]),
             "strategy": name,
-            "side": "sell" if side == SELL else "buy",
-            "shares": initial,
-            "shares_filled": acc[:, 4].astype(np.int64),
-            "unfilled": remaining,
+            "side": "sell" if run.side == SELL else "buy",
+            "shares": run.initial,
+            "shares_filled": filled.astype(np.int64),
+            "unfilled": run.inventory[-1],
             "arrival_price": s0,
             "avg_price": np.divide(
-                acc[:, 5], acc[:, 4], out=np.full(len(s0), np.nan), where=acc[:, 4] > 0
+                acc[:, NOTIONAL], filled, out=np.full(len(s0), np.nan), where=filled > 0
             ),
-            "day_volume": volume.sum(axis=1)[day, stock],
+            "day_volume": ep.volume.sum(axis=1)[ep.day, ep.stock],
         }
     )
-    for j, col in enumerate(_ACC[:4]):
-        frame[col] = acc[:, j]
-    frame["cost"] = acc[:, 0] + acc[:, 1]
+    costs = ("temporary_cost", "permanent_cost", "timing_cost", "shortfall")
+    for col in costs:
+        frame[col] = acc[:, ACC_COLUMNS.index(col)]
+    frame["cost"] = acc[:, TEMPORARY] + acc[:, PERMANENT]
+    notional0 = run.initial * s0
     with np.errstate(divide="ignore", invalid="ignore"):
-        for col in ("temporary_cost", "permanent_cost", "timing_cost", "shortfall", "cost"):
+        for col in (*costs, "cost"):
             bps = np.where(notional0 > 0, 1e4 * frame[col].to_numpy() / notional0, 0.0)
             frame[col.replace("_cost", "") + "_bps"] = bps
     return frame

@@ -1,4 +1,11 @@
-"""The LSTM execution policy as a strategy plug-in (Papanicolaou et al. 2023, section 3)."""
+"""The LSTM execution policy as a strategy plug-in (Papanicolaou et al. 2023, section 3).
+
+Training runs in torch, on the run's device (:mod:`~lobsim.strategies.lstm.train`). Decisions
+run in NumPy, float64, on the host (:mod:`~lobsim.strategies.lstm.inference`): the simulator
+asks for one trading day at a time, so a forward pass has a batch of one and covers the few
+minutes since the previous decision, a size at which torch's per-call overhead (and moving
+tensors to a device and back) costs more than the arithmetic; see :class:`LSTM` for figures.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from lobsim.strategies.lstm.features import (
     preopen_row,
     volume_floor,
 )
+from lobsim.strategies.lstm.inference import forward, numpy_weights
 from lobsim.strategies.lstm.model import JointNet, PerStockNet, base_logits
 from lobsim.strategies.lstm.train import LOSSES, Settings, day_set, train_network
 from lobsim.strategies.vwap import volume_weights
@@ -64,6 +72,20 @@ class LSTM:
     fold's training days with Adam on the closed-form power-law cost, early-stopping on the
     last days of the window (:mod:`strategies.lstm.train`).
 
+    Training runs in torch on ``device``. ``decide`` does not use torch: ``fit`` and
+    :meth:`load` copy the network's weights once into float64 NumPy arrays (``weights_``) and
+    every decision runs the forward pass on the host (:mod:`strategies.lstm.inference`). A
+    batch is one day, so a pass is batch 1 over the minutes since the previous decision (5
+    rows at 5-minute decisions), about 0.55 M multiply-adds for the joint network of 100
+    stocks: per-call overhead, not arithmetic, sets its time. Measured on one CPU thread
+    (joint, 100 stocks, 50 units, 2 layers): the torch pass took about 300-350 us and a
+    ``decide`` about 500 us; the NumPy pass takes about 230-260 us and a ``decide`` about
+    320 us (a 45-day simulation of 100 stocks: 2.8 s before, 2.1 s after). Per-stock
+    networks of 100 stocks are another matter: 11 M weights read at every decision bound
+    the time, and float64 NumPy (about 14 ms a ``decide``) is slower than float32 torch was
+    (about 11 ms). If you change ``net_`` by hand, refresh the copy:
+    ``weights_ = inference.numpy_weights(net_)``.
+
     Parameters
     ----------
     mode : {"joint", "per_stock"}
@@ -95,17 +117,19 @@ class LSTM:
         Unit of the training cost: bps of each order's value (every stock weighs the same) or
         currency (expensive stocks dominate).
     device : str
-        "auto" (the run's device; CUDA when available), "cpu" or "cuda".
+        Where training runs: "auto" (the run's device; CUDA when available), "cpu" or "cuda".
+        Decisions always run in NumPy on the host.
     threads : int, optional
-        torch CPU threads during ``fit`` and ``decide`` (restored after). None means one: the
-        recurrence steps minute by minute through matrices of 50 units, too small for
-        threads to pay, and on a shared machine more threads cost several times more
-        (``lobsim bench lstm`` measures both).
+        torch CPU threads during ``fit`` (restored after). None means what the run gives
+        (``TrainData.threads``, one in a run): the recurrence steps minute by minute through
+        matrices of 50 units, too small for threads to pay, and on a shared machine more
+        threads cost several times more (``lobsim bench lstm`` measures both).
     checkpoint_dir : str, optional
         Where ``fit`` writes the trained fold, ``lstm-<mode>-<first>-<last>.pt`` after the
         first and last training date; :meth:`load` reads it back, on any device.
-    progress : bool
-        A progress bar on stderr while training: epoch, training loss, validation cost.
+    progress : bool, optional
+        A progress bar on stderr while training: epoch, training loss, validation cost. None
+        means what the run says (``TrainData.progress``: shown when the run shows bars).
     """
 
     def __init__(
@@ -125,7 +149,7 @@ class LSTM:
         device: str = "auto",
         threads: int | None = None,
         checkpoint_dir: str | None = None,
-        progress: bool = True,
+        progress: bool | None = None,
     ) -> None:
         self.mode = mode
         self.epochs = epochs
@@ -184,7 +208,9 @@ class LSTM:
             fail("threads", "None or an int >= 1")
 
     def _threads(self) -> int:
-        return 1 if self.threads is None else int(self.threads)
+        if self.threads is not None:
+            return int(self.threads)
+        return getattr(self, "threads_", 1)
 
     def _generator(self, seed) -> torch.Generator:
         if not isinstance(seed, np.random.SeedSequence):
@@ -209,7 +235,8 @@ class LSTM:
             raise InputError(
                 f"lstm: train.parent has shape {parent.shape}, expected ({n_stocks},)"
             )
-        device = resolve_device(self.device, getattr(train, "device", "auto"))
+        device = resolve_device(self.device, train.device)
+        self.threads_ = int(train.threads)
         generator = self._generator(train.seed)
         weights = volume_weights(panel.volume, schedule.decision_times, schedule.interval)
         twap, vwap = inventory_paths(weights, schedule.decision_times, minutes)
@@ -237,6 +264,7 @@ class LSTM:
                 self.history_ = self._train(train, parent, device, generator)
             self.net_.eval()
         self.device_ = device
+        self.weights_ = numpy_weights(self.net_)
         if self.checkpoint_dir is not None:
             first, last = panel.dates[0], panel.dates[-1]
             self.save(Path(self.checkpoint_dir) / f"lstm-{self.mode}-{first}-{last}.pt")
@@ -292,7 +320,7 @@ class LSTM:
             alpha_noise=float(self.alpha_noise_train),
             permute_stocks=permute,
             stock_chunk=chunk,
-            progress=self.progress,
+            progress=bool(train.progress if self.progress is None else self.progress),
             description=f"lstm {self.mode}",
         )
         self.net_.train()
@@ -303,8 +331,12 @@ class LSTM:
     # -- inference -----------------------------------------------------------------------
 
     def decide(self, obs: Observation) -> np.ndarray:
-        """Target remaining inventory per episode, one forward pass for all days of the batch."""
-        if not hasattr(self, "net_"):
+        """Target remaining inventory per episode (the N stocks of the batch's day).
+
+        Runs the network, in NumPy, over the input rows since the previous decision of the
+        day, carrying the recurrent state from one decision to the next (reset at k = 0).
+        """
+        if not hasattr(self, "weights_"):
             raise InputError("lstm: fit() (or LSTM.load) must run before decide()")
         if obs.k == 0:
             self._start_batch(obs)
@@ -339,11 +371,8 @@ class LSTM:
         self._row = visible
         if parts:
             x = np.concatenate(parts, axis=1).transpose(1, 0, 2)
-            with torch_threads(self._threads()), torch.no_grad():
-                z, self._state = self.net_(
-                    torch.from_numpy(np.ascontiguousarray(x)).to(self.device_), self._state
-                )
-            self._z = z[-1].double().cpu().numpy()  # (D, N): the output at the last row
+            z, self._state = forward(self.weights_, x, self._state)
+            self._z = z[-1]  # (D, N): the output at the last row
         keep = 1.0 / (1.0 + np.exp(-(self.base_[obs.k][None, :] + self._z)))
         self._held = self._held * keep
         return obs.initial * self._held[obs.day, obs.stock]
@@ -398,7 +427,11 @@ class LSTM:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto") -> LSTM:
-        """A fitted policy from :meth:`save`, on ``device`` ("auto": CUDA when available)."""
+        """A fitted policy from :meth:`save`.
+
+        ``device`` ("auto": CUDA when available) is where the torch network ``net_`` is put;
+        decisions run in NumPy on the host whatever it is.
+        """
         try:
             blob = torch.load(Path(path), map_location="cpu", weights_only=True)
         except FileNotFoundError:
@@ -420,4 +453,5 @@ class LSTM:
         net = strategy._new_net(len(strategy.tickers_), torch.Generator().manual_seed(0))
         net.load_state_dict(blob["state_dict"])
         strategy.net_ = net.to(strategy.device_).eval()
+        strategy.weights_ = numpy_weights(strategy.net_)
         return strategy

@@ -151,7 +151,7 @@ def test_task_without_its_record_is_not_done(tmp_path):
 def test_task_error_names_the_variant_fold_and_strategy(tmp_path):
     text = TINY + '\n[strategies.picky]\nclass = "tests.run.plugins:RefusesToFit"\n'
     spec = _plan(tmp_path, text, "folds.count=1").tasks[0]
-    with pytest.raises(InputError, match=r"variant base, fold 0: strategy picky: refuses"):
+    with pytest.raises(InputError, match=r"variant base, fold 0: strategy 'picky': refuses"):
         run_task(spec)
 
 

@@ -150,20 +150,24 @@ def test_same_seed_same_numbers_whatever_the_batching_of_days():
     assert not np.allclose(whole.temporary_cost, other_seed.temporary_cost)
 
 
-def test_observation_ends_at_the_lag_and_cannot_reach_the_traded_bar():
+def test_a_batch_is_one_day_and_its_observation_ends_at_the_lag():
     seen = []
 
     def peek(obs):
-        seen.append((obs.t, obs.price.shape[1], obs.volume.shape[1]))
+        seen.append((obs.dates[0], obs.t, obs.price.shape, obs.past_price.shape[0]))
         with pytest.raises(IndexError):
             obs.volume[:, obs.t - 1, :]  # the bar the child order trades in
         with pytest.raises(ValueError, match="read-only"):
             obs.price[0, 0, 0] = 1.0
         return obs.remaining
 
-    run(strategy=Fixed(peek))
+    panel = make_panel()
+    run(panel, strategy=Fixed(peek))
 
-    assert seen == [(t, t - 1, t - 1) for t in SCHEDULE.decision_times[:-1]]
+    asked = SCHEDULE.decision_times[:-1]
+    expected = [(date, t, (1, t - 1, 2), d) for d, date in enumerate(panel.dates) for t in asked]
+    replay = expected[-len(asked) :]  # the last day again, on a copy made before the first
+    assert seen == expected + replay
 
 
 def test_targets_are_clipped_to_what_remains_and_never_buy_back():

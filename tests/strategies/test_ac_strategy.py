@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lobsim import InputError, Observation, load_strategy, powerlaw_cost
+from lobsim import InputError, Sandbox, load_strategy, powerlaw_cost
 from lobsim.market import synthetic_universe
 from lobsim.strategies.almgren_chriss import AlmgrenChriss, PowerLawAC, ac_trajectory
 from lobsim.strategies.twap import TWAP
@@ -20,25 +20,14 @@ def fold():
 
 def decisions(strategy, fold, k: int) -> np.ndarray:
     """The strategy's targets at decision k for every stock of the first test day."""
-    schedule = fold.train.schedule
-    n = fold.test.n_stocks
-    t = int(schedule.decision_times[k])
-    obs = Observation(
-        k=k,
-        t=t,
-        schedule=schedule,
-        stock=np.arange(n),
-        day=np.zeros(n, dtype=np.int64),
-        side=np.full(n, -1, dtype=np.int8),
-        initial=fold.train.parent.copy(),
-        remaining=fold.train.parent.copy(),
-        price=fold.test.price[:, : t - 1],
-        volume=fold.test.volume[:, : t - 1],
+    sandbox = Sandbox(
+        fold.test,
+        fold.train.schedule,
+        parent=fold.train.parent,
+        side=-1,
         adv=fold.train.panel.adv,
-        tickers=fold.test.tickers,
-        dates=fold.test.dates,
     )
-    return strategy.decide(obs)
+    return strategy.decide(sandbox.observe(0, k, fold.train.parent))
 
 
 def test_zero_risk_aversion_is_twap(fold):

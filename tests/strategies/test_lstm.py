@@ -12,9 +12,11 @@ import pytest
 import torch
 
 import lobsim
-from lobsim import InputError, Observation, Schedule, TrainData
+from lobsim import InputError, Schedule, TrainData
+from lobsim.sandbox import Sandbox
 from lobsim.strategies.lstm import LSTM, resolve_device
 from lobsim.strategies.lstm.features import day_features, inventory_paths, volume_floor
+from lobsim.strategies.lstm.inference import numpy_weights
 from lobsim.strategies.lstm.model import JointNet, PerStockNet, base_logits, child_fractions
 from lobsim.strategies.lstm.train import day_set, mean_cost
 from lobsim.strategies.vwap import VWAP, volume_weights
@@ -72,36 +74,18 @@ def per_stock(train_data):
 
 
 def observations(panel, parent, adv, schedule=SCHEDULE):
-    """Observations as the simulator builds them, remaining following each target exactly."""
-    n_days, _, n_stocks = panel.price.shape
-    stock = np.tile(np.arange(n_stocks), n_days)
-    day = np.repeat(np.arange(n_days), n_stocks)
-    initial = np.asarray(parent)[stock].astype(np.int64)
-    price, volume = panel.price.view(), panel.volume.view()
-    price.flags.writeable = volume.flags.writeable = False
-    remaining = initial.copy()
-    for k, t in enumerate(schedule.decision_times):
-        visible = int(t) - schedule.lag
-        target = yield Observation(
-            k=k,
-            t=int(t),
-            schedule=schedule,
-            stock=stock,
-            day=day,
-            side=np.full(len(stock), -1, np.int8),
-            initial=initial,
-            remaining=remaining.copy(),
-            price=price[:, :visible],
-            volume=volume[:, :visible],
-            adv=adv,
-            tickers=tuple(panel.tickers),
-            dates=panel.dates,
-        )
-        remaining = np.clip(np.rint(target), 0, remaining).astype(np.int64)
+    """Observations as the simulator builds them, one day at a time (a batch is the N stocks
+    of one day), every decision of the day; remaining follows each target sent back exactly."""
+    sandbox = Sandbox(panel, schedule, parent=np.asarray(parent), side=lobsim.SELL, adv=adv)
+    for d in range(panel.n_days):
+        remaining = np.array(sandbox.initial)
+        for k in range(schedule.n_decisions):
+            target = yield sandbox.observe(d, k, remaining)
+            remaining = np.clip(np.rint(target), 0, remaining).astype(np.int64)
 
 
 def decisions(strategy, panel, parent, adv, schedule=SCHEDULE) -> np.ndarray:
-    """ndarray(float64, (K, E)): the raw targets returned by ``decide`` at every decision."""
+    """ndarray(float64, (K, D, N)): the raw targets ``decide`` returns at every decision."""
     out = []
     gen = observations(panel, parent, adv, schedule)
     obs = next(gen)
@@ -110,7 +94,8 @@ def decisions(strategy, panel, parent, adv, schedule=SCHEDULE) -> np.ndarray:
         try:
             obs = gen.send(out[-1])
         except StopIteration:
-            return np.array(out)
+            break
+    return np.array(out).reshape(panel.n_days, schedule.n_decisions, -1).transpose(1, 0, 2)
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -191,6 +176,7 @@ def test_untrained_policy_trades_exactly_like_vwap(train_data, held_out_panel):
     with torch.no_grad():  # back to the initial state of the final layer
         strategy.net_.head.weight.zero_()
         strategy.net_.head.bias.zero_()
+    strategy.weights_ = numpy_weights(strategy.net_)  # what decide runs
     vwap = VWAP()
     vwap.fit(train_data)
     run = {"book": train_data.book, "parent": train_data.parent, "adv": train_data.panel.adv}
@@ -209,7 +195,7 @@ def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data
 
     assert not np.allclose(targets, vwap_targets, rtol=1e-3)  # training moved it off VWAP
     assert np.all(np.diff(targets, axis=0) <= 1e-9)
-    assert np.all(targets[0] <= train_data.parent[np.tile(np.arange(N_STOCKS), 5)])
+    assert np.all(targets[0] <= train_data.parent)
     assert np.all(targets >= 0)
     np.testing.assert_array_equal(targets[-1], 0.0)
 
@@ -235,8 +221,7 @@ def test_decisions_follow_the_schedule_the_network_was_trained_on(
 
     targets = decisions(trained, held_out_panel, train_data.parent, train_data.panel.adv)
 
-    initial = np.tile(train_data.parent, held_out_panel.n_days)
-    np.testing.assert_allclose(targets[:-1] / initial, held.reshape(len(held), -1), atol=1e-5)
+    np.testing.assert_allclose(targets[:-1] / train_data.parent, held, atol=1e-5)
 
 
 def test_decisions_do_not_read_beyond_the_lag(trained, train_data, held_out_panel):
