@@ -421,7 +421,7 @@ _BASE = re.compile(r"\.base\b")
 
 
 def _kind(exc: BaseException) -> str:
-    if _BASE.search(_source_line(exc)):
+    if _reads_base(exc):
         return READS_BASE
     if isinstance(exc, ValueError) and "read-only" in str(exc):
         return WRITES_OBSERVATION
@@ -451,9 +451,21 @@ def _misdeed(exc: BaseException, who: str, call: str, kind: str) -> str:
     return f"{message}; {hint}" if hint else message
 
 
-def _source_line(exc: BaseException) -> str:
+def _reads_base(exc: BaseException) -> bool:
+    """Whether the failure comes from reading through ``.base``: on the line that raised, or
+    a None (what ``.base`` is) used in a function that reads an attribute named base."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return (frames[-1].line or "") if frames else ""
+    if frames and _BASE.search(frames[-1].line or ""):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return (
+        tb is not None
+        and isinstance(exc, TypeError | AttributeError)
+        and "NoneType" in str(exc)
+        and "base" in tb.tb_frame.f_code.co_names
+    )
 
 
 def last_line(exc: BaseException) -> str:

@@ -121,6 +121,14 @@ class PeeksThroughBase(Straight):
         return super().decide(obs) * np.clip(seen / day_total + 0.5, 0.0, 1.0)
 
 
+class PeeksThroughBaseInTwoSteps(Straight):
+    """Takes the base on one line and reads it on the next."""
+
+    def decide(self, obs):
+        full = obs.volume.base
+        return super().decide(obs) * (full[0, -1] > 0)
+
+
 class KeepsTheMarketFromFit(Straight):
     """Keeps the training panel and looks for the test days behind it."""
 
@@ -212,6 +220,7 @@ MISBEHAVING = [
     (RaisesInFit, "fit(train) raised RuntimeError: no training today", sandbox.RAISED),
     (AssumesLagOne, "beyond the lag", sandbox.READS_OUTSIDE),
     (PeeksThroughBase, "read through .base", sandbox.READS_BASE),
+    (PeeksThroughBaseInTwoSteps, "read through .base", sandbox.READS_BASE),
     (KeepsTheMarketFromFit, "read through .base", sandbox.READS_BASE),
     (ReadsLaterDays, "later days are not there", sandbox.READS_OUTSIDE),
     (GlobalRandom, "numpy's global random generator", sandbox.GLOBAL_RANDOM),
