@@ -169,16 +169,8 @@ class _Run:
         self.times = self.schedule.decision_times
 
     @property
-    def n_days(self) -> int:
-        return len(self.dates)
-
-    @property
     def n_stocks(self) -> int:
         return len(self.parent)
-
-    @property
-    def n_decisions(self) -> int:
-        return len(self.times)
 
     def day(self, d: int) -> slice:
         """The episodes of day d (they are day-major: e = d * N + stock)."""
