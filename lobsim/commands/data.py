@@ -1,12 +1,15 @@
 """``lobsim data synth`` writes a synthetic market; ``lobsim data check`` validates bar files.
 
-``data check`` prints a short summary of a good file and exits 0; bad data exits 2 with the
-error naming the file, row and column (the CLI turns the DataError into exit code 2).
+``data check`` prints what the loader assumed (format, zone, stamping; one per line) and a short
+summary of a good file (gaps in the dates, short days dropped, minutes filled) and exits 0; bad
+data exits 2 with the error naming the file, row and column (the CLI turns the DataError into
+exit code 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 import warnings
@@ -52,11 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     check.add_argument("file", help="CSV or Parquet file, or a saved panel directory")
     check.add_argument("--ticker", help="FILE is a headerless vendor file of this ticker")
-    check.add_argument("--tz", help="zone of timestamps written without offset")
+    check.add_argument(
+        "--tz", help="zone of timestamps written without offset (default: exchange time)"
+    )
     check.add_argument("--exchange-tz", help="exchange time zone (America/New_York)")
     check.add_argument("--session", help="regular session OPEN-CLOSE (09:30-16:00)")
     check.add_argument(
-        "--stamp", choices=["end", "start"], default="end", help="bars stamped by (end)"
+        "--stamp",
+        choices=["end", "start"],
+        help="bars stamped by the start or the end of their minute (default: detected)",
     )
     check.add_argument("--sort", action="store_true", help="accept unsorted timestamps")
     check.add_argument("--min-minutes", type=int, help="drop days below (90%% of the session)")
@@ -115,23 +122,37 @@ def _check(args: argparse.Namespace) -> int:
     adv = panel.adv
     open_, close = panel.session
     print(f"{args.file}: ok, {_shape(panel)}")
+    for line in panel.assumptions.lines():
+        print(f"  {line}")
     print(f"  tickers: {', '.join(panel.tickers[:5])}{' ...' if panel.n_stocks > 5 else ''}")
     print(f"  dates: {panel.dates[0]} .. {panel.dates[-1]}")
-    print(
-        f"  session: {open_}-{close} {panel.timezone}, bars stamped by the "
-        f"{args.stamp} of their minute"
-    )
+    for gap in date_gaps(panel.dates):
+        print(f"  {gap}")
+    print(f"  session: {open_}-{close} {panel.timezone}")
     print(
         f"  missing minutes filled: {filled:,} of {panel.price.size:,} "
         f"({100 * filled / panel.price.size:.2f}%; volume 0, price carried forward)"
     )
     shown = f": {', '.join(dropped[:10])}{' ...' if len(dropped) > 10 else ''}" if dropped else ""
-    print(f"  days dropped (too short): {len(dropped)}{shown}")
+    print(f"  days dropped (too short, e.g. half days): {len(dropped)}{shown}")
     print(
         f"  average daily volume: min {adv.min():,.0f}, median {np.median(adv):,.0f}, "
         f"max {adv.max():,.0f} shares"
     )
     return 0
+
+
+def date_gaps(dates: np.ndarray, longest_ok: int = 3) -> list[str]:
+    """'no data FIRST..LAST (N business days)' for each run of missing business days longer
+    than ``longest_ok`` between consecutive ``dates`` (holidays are not known: they count)."""
+    gaps = []
+    for before, after in itertools.pairwise(dates):
+        missing = int(np.busday_count(before + 1, after))
+        if missing > longest_ok:
+            first = np.busday_offset(before + 1, 0, roll="forward")
+            last = np.busday_offset(after - 1, 0, roll="backward")
+            gaps.append(f"no data {first}..{last} ({missing} business days)")
+    return gaps
 
 
 def _shape(panel: MarketPanel) -> str:

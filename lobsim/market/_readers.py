@@ -21,11 +21,18 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from lobsim.errors import DataError, InputError
+from lobsim.market._formats import (
+    VENDOR_COLUMNS,
+    TextFormat,
+    iso_timestamps,
+    join_date_time,
+    sniff,
+    vendor_names,
+)
 from lobsim.market.validate import BarDataError, Bars, table_to_bars
 
 LONG_COLUMNS = ("timestamp", "ticker", "close", "volume")
 OPTIONAL_COLUMNS = ("open", "high", "low")
-VENDOR_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 META_KEY = b"lobsim"
 PARTITION = "ticker="
@@ -41,15 +48,15 @@ def read_source(
         if ticker is not None:
             raise InputError(f"{path}: ticker= is for vendor files, not a directory")
         yield from _read_partitioned(path, tz)
-    elif ticker is not None:
-        yield 0, table_to_bars(_read_csv(path, header=False), str(path), tz=tz, ticker=ticker), {}
-    elif path.suffix.lower() in PARQUET_SUFFIXES:
+    elif path.suffix.lower() in PARQUET_SUFFIXES and ticker is None:
         table, meta = read_parquet(path, LONG_COLUMNS)
-        bars = table_to_bars(table, str(path), tz=tz, ticker=None)
+        bars = table_to_bars(table, str(path), tz=tz, ticker=None, label="Parquet (long)")
         del table  # not kept alive while the caller builds the panel
         yield 0, bars, meta
     else:
-        yield 0, table_to_bars(_read_csv(path, header=True), str(path), tz=tz, ticker=None), {}
+        table, label = _read_csv(path, ticker)
+        own = ticker if "ticker" not in table.column_names else None
+        yield 0, table_to_bars(table, str(path), tz=tz, ticker=own, label=label), {}
 
 
 def _read_partitioned(path: Path, tz: str | None) -> Iterator[tuple[int, Bars, dict[str, Any]]]:
@@ -66,7 +73,7 @@ def _read_partitioned(path: Path, tz: str | None) -> Iterator[tuple[int, Bars, d
         ticker = unquote(folder.name[len(PARTITION) :])
         for file in files:
             table, meta = read_parquet(file, ("timestamp", "close", "volume"))
-            bars = table_to_bars(table, str(file), tz=tz, ticker=ticker)
+            bars = table_to_bars(table, str(file), tz=tz, ticker=ticker, label="saved panel")
             del table
             yield meta.get("stock", len(folders)), bars, meta
 
@@ -89,8 +96,11 @@ def parquet_meta(path: Path, schema: pa.Schema | None = None) -> dict[str, Any]:
         return {}
 
 
-def _read_csv(path: Path, *, header: bool) -> pa.Table:
-    """Read a CSV file into string/float columns with canonical names; refuse bad structure."""
+def _read_csv(path: Path, ticker: str | None) -> tuple[pa.Table, str]:
+    """Read a text file into string/float columns with canonical names; refuse bad structure.
+
+    Returns the table and the format detected (see :mod:`lobsim.market._formats`).
+    """
     file = str(path)
     raw = path.read_bytes()
     raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -98,20 +108,29 @@ def _read_csv(path: Path, *, header: bool) -> pa.Table:
         raise BarDataError(file, "empty file (no data rows)")
     end = raw.find(b"\n")
     first_line = raw if end < 0 else raw[:end]
-    names = _check_text(raw, file, header, first_line)
-    if header:
-        found = canonical(names, file, LONG_COLUMNS)
-        wanted = [names[i] for i in found.values()]
+    try:
+        fmt = sniff(first_line.decode("utf-8", errors="replace").rstrip("\r"), file, ticker)
+    except BarDataError:
+        _check_text(raw, file, TextFormat(",", ticker is None, False, ""), first_line)
+        raise
+    names = _check_text(raw, file, fmt, first_line)
+    if not fmt.header:
+        names = list(fmt.columns)
+        found = {n: k for k, n in enumerate(names)}
+    elif fmt.vendor:
+        found = canonical(vendor_names(names), file, ("timestamp", "close", "volume"))
     else:
-        names = list(VENDOR_COLUMNS)
-        wanted = names
+        found = canonical(names, file, LONG_COLUMNS)
+    wanted = [names[i] for i in found.values()]
     bad_rows: list[object] = []
 
     def read(types: dict[str, pa.DataType]) -> pa.Table:
         return pa_csv.read_csv(
             io.BytesIO(raw),
-            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1 if header else 0),
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=_skip_into(bad_rows)),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=int(fmt.header)),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=fmt.delimiter, invalid_row_handler=_skip_into(bad_rows)
+            ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=types,
                 include_columns=wanted,
@@ -121,7 +140,8 @@ def _read_csv(path: Path, *, header: bool) -> pa.Table:
             ),
         )
 
-    typed = {n: pa.float64() for n in wanted if n.strip().lower() not in ("timestamp", "ticker")}
+    as_text = ("timestamp", "ticker", "date", "time")
+    typed = {names[k]: pa.float64() for n, k in found.items() if n not in as_text}
     text = {n: pa.string() for n in wanted}
     table, error = None, None
     for types in (text | typed, text):  # on a conversion failure, strings locate the value
@@ -133,10 +153,16 @@ def _read_csv(path: Path, *, header: bool) -> pa.Table:
             if bad_rows:
                 break
     if bad_rows:
-        _raise_field_count(raw, file, header, names)
+        _raise_field_count(raw, file, fmt, names)
     if table is None:
         raise BarDataError(file, f"cannot be read as CSV ({error})")
-    return table.rename_columns([n.strip().lower() for n in table.column_names])
+    table = table.rename_columns(list(found))
+    if "date" in table.column_names:
+        table = join_date_time(table)
+    if fmt.vendor:
+        stamps = iso_timestamps(table["timestamp"])
+        table = table.set_column(table.column_names.index("timestamp"), "timestamp", stamps)
+    return table, fmt.label
 
 
 def _skip_into(store: list[object]) -> Callable[[object], str]:
@@ -147,7 +173,7 @@ def _skip_into(store: list[object]) -> Callable[[object], str]:
     return handler
 
 
-def _check_text(raw: bytes, file: str, header: bool, first_line: bytes) -> list[str]:
+def _check_text(raw: bytes, file: str, fmt: TextFormat, first_line: bytes) -> list[str]:
     """Refuse NUL bytes and invalid UTF-8 (naming row and column); return the header names."""
     nul = raw.find(b"\x00")
     try:
@@ -157,12 +183,14 @@ def _check_text(raw: bytes, file: str, header: bool, first_line: bytes) -> list[
         bad = exc.start if nul < 0 else min(nul, exc.start)
     names: list[str] = []
     if bad < 0 or bad >= len(first_line):
-        names = next(csv.reader([first_line.decode("utf-8").rstrip("\r")]), [])
+        line = first_line.decode("utf-8").rstrip("\r")
+        names = next(csv.reader([line], delimiter=fmt.delimiter), [])
     if bad < 0:
         return names
     line = raw.count(b"\n", 0, bad) + 1
     start = raw.rfind(b"\n", 0, bad) + 1
-    field = raw.count(b",", start, bad)
+    header = fmt.header
+    field = raw.count(fmt.delimiter.encode(), start, bad)
     columns = [n.strip().lower() for n in names] if header else list(VENDOR_COLUMNS)
     what = "a NUL byte" if bad == nul else f"byte 0x{raw[bad]:02x}, not valid UTF-8"
     raise BarDataError(
@@ -173,10 +201,10 @@ def _check_text(raw: bytes, file: str, header: bool, first_line: bytes) -> list[
     )
 
 
-def _raise_field_count(raw: bytes, file: str, header: bool, names: list[str]) -> None:
+def _raise_field_count(raw: bytes, file: str, fmt: TextFormat, names: list[str]) -> None:
     """Find the first record whose number of fields differs from the header's, and refuse it."""
-    records = csv.reader(io.StringIO(raw.decode("utf-8")))
-    if header:
+    records = csv.reader(io.StringIO(raw.decode("utf-8")), delimiter=fmt.delimiter)
+    if fmt.header:
         next(records)
     row = 0
     for record in records:

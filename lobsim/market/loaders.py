@@ -1,9 +1,11 @@
 """Reading and writing minute bars: long CSV and Parquet, vendor files, the saved-panel layout.
 
-Bars are stamped by the END of their minute by default (the 09:31 bar covers 09:30-09:31);
-data stamped by the start of the minute is read with ``stamp="start"``. Only the regular
-session is kept. Nothing is returned until every row has been checked (see
-:mod:`lobsim.market.validate`), and writes are atomic: a temporary file or directory renamed
+Whether bars are stamped by the start or the END of their minute (the end-stamped 09:31 bar
+covers 09:30-09:31) is detected from the data unless ``stamp`` is given, and naive timestamps
+are read as exchange time unless ``tz`` is given; what was assumed is recorded in the panel's
+``assumptions`` (:class:`lobsim.market._detect.Assumptions`). Only the regular session is
+kept. Nothing is returned until every row has been checked (see :mod:`lobsim.market.validate`),
+and writes are atomic: a temporary file or directory renamed
 into place, so a failed write leaves no half-written result.
 """
 
@@ -25,6 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from lobsim.errors import InputError
+from lobsim.market._detect import Assumptions
 from lobsim.market._readers import (
     LONG_COLUMNS,
     META_KEY,
@@ -53,7 +56,7 @@ def load_bars(
     tz: str | None = None,
     exchange_tz: str | None = None,
     session: tuple[str, str] | None = None,
-    stamp: str = "end",
+    stamp: str | None = None,
     sort: bool = False,
     min_minutes: int | None = None,
 ) -> MarketPanel:
@@ -64,23 +67,27 @@ def load_bars(
     path : path or sequence of paths
         A long-format CSV file (header ``timestamp,ticker,close,volume`` in any order and case,
         optional ``open,high,low``, other columns ignored), a Parquet file with those columns,
-        a directory written by :func:`save_panel`, or, with ``ticker``, headerless vendor CSV
-        files (``timestamp,open,high,low,close,volume``, one ticker per file). Several paths
-        are combined into one panel.
+        a directory written by :func:`save_panel`, or, with ``ticker``, vendor files of one
+        ticker each (``timestamp,open,high,low,close,volume``, headerless or with a header row;
+        comma-separated, or NinjaTrader's ``yyyyMMdd HHmmss;open;high;low;close;volume``).
+        Several paths are combined into one panel.
     ticker : str or sequence of str, optional
         The ticker of each vendor file (one per path); marks the files as vendor files.
     tz : str, optional
         IANA zone of timestamps written without a zone offset (vendor files usually are).
-        Timestamps without an offset are refused when it is not given; timestamps with an
-        offset (``2024-01-02 09:31:00-05:00``, ``...Z``) need none.
+        Default: exchange time; refused (with a hint, e.g. that the times look like UTC) when
+        most of the volume then falls outside the session. Timestamps with an offset
+        (``2024-01-02 09:31:00-05:00``, ``...Z``) need none.
     exchange_tz : str, optional
         The exchange's zone, in which ``session`` is read. Default: from a saved panel's
         metadata, else ``"America/New_York"``.
     session : (str, str), optional
         Regular session (open, close), ``"HH:MM"`` exchange time; bars outside it are dropped.
         Default: from a saved panel's metadata, else ``("09:30", "16:00")``.
-    stamp : {"end", "start"}
-        Whether a bar is stamped by the end (default) or the start of its minute.
+    stamp : {"end", "start"}, optional
+        Whether a bar is stamped by the end or the start of its minute. Default: detected
+        (a 09:30 bar with none before it, or where the opening volume lands); refused when the
+        data cannot tell.
     sort : bool
         Accept timestamps out of order within a ticker (refused by default).
     min_minutes : int, optional
@@ -91,7 +98,8 @@ def load_bars(
     -------
     MarketPanel
         Tickers in order of first appearance; missing minutes filled with volume 0 and the
-        previous price (counted in a MissingMinutesWarning).
+        previous price (counted in a MissingMinutesWarning). Its ``assumptions`` attribute
+        records the format, zone and stamping used and how each was decided.
 
     Raises
     ------
@@ -112,10 +120,13 @@ def load_bars(
             raise InputError(f"ticker: {len(tickers)} tickers for {len(paths)} vendor files")
     if tz is not None:
         check_timezone(tz, "tz")
+    if exchange_tz is not None:
+        check_timezone(exchange_tz, "exchange_tz")
+    naive_zone = tz or exchange_tz or DEFAULT_TIMEZONE
     parts: list[tuple[int, Bars]] = []
     meta: dict[str, Any] = {}
     for source, vendor_ticker in zip(paths, tickers, strict=True):
-        for order, bars, file_meta in read_source(source, vendor_ticker, tz):
+        for order, bars, file_meta in read_source(source, vendor_ticker, naive_zone):
             parts.append((order, bars))
             meta = meta or file_meta
     parts.sort(key=lambda item: item[0])
@@ -125,15 +136,26 @@ def load_bars(
     if session is None:
         session = _meta_session(meta) if meta else DEFAULT_SESSION
     name = str(paths[0]) if len(paths) == 1 else f"{paths[0]} and {len(paths) - 1} more"
-    return build_panel(
-        merge_bars([bars for _, bars in parts]),
+    bars = merge_bars([bars for _, bars in parts])
+    saved = stamp is None and bool(meta)  # save_panel writes bars stamped by their end
+    panel, stamp, how = build_panel(
+        bars,
         exchange_tz=exchange_tz,
         session=session,
-        stamp=stamp,
+        stamp="end" if saved else stamp,
         sort=sort,
         min_minutes=min_minutes,
         name=name,
+        zone_assumed=tz is None,
     )
+    how = "saved by lobsim" if saved else how
+    panel.assumptions = Assumptions(
+        format=", ".join(dict.fromkeys(bars.labels)),
+        zone=_zone_note(bars, tz, naive_zone),
+        stamp=stamp,
+        stamp_reason=how,
+    )
+    return panel
 
 
 def load_panel(path: PathArg) -> MarketPanel:
@@ -227,7 +249,7 @@ def frame_to_panel(
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arrays[canon] = pa.array(series.astype("str"))
     bars = table_to_bars(pa.table(arrays), name, tz=tz, ticker=None)
-    return build_panel(
+    panel, _, _ = build_panel(
         bars,
         exchange_tz=exchange_tz,
         session=session,
@@ -236,6 +258,20 @@ def frame_to_panel(
         min_minutes=min_minutes,
         name=name,
     )
+    return panel
+
+
+def _zone_note(bars: Bars, tz: str | None, zone: str) -> str:
+    if not bars.naive:
+        return "timestamps carry their zone offset"
+    if bars.naive_utc:
+        return (
+            "timestamps without offset read as UTC (assumed: NinjaTrader exports are in UTC, "
+            "and the bars fit the session only so; --tz to change)"
+        )
+    if tz is not None:
+        return f"timestamps without offset read as {zone} (given)"
+    return f"timestamps without offset read as {zone}, exchange time (assumed; --tz to change)"
 
 
 def _meta_session(meta: dict[str, Any]) -> tuple[str, str]:

@@ -72,7 +72,11 @@ class MarketPanel:
     -----
     :meth:`days` returns views that share memory with this panel; :meth:`select` copies.
     Two panels are equal (``==``) when every array, name and setting is identical.
+    ``assumptions`` is set by :func:`lobsim.load_bars` (what it assumed about the file: format,
+    zone, stamping) and is not part of equality.
     """
+
+    assumptions: Any = None
 
     def __init__(
         self,

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lobsim.errors import DataError, InputError
+from lobsim.market._detect import check_zone, detect_stamp
 from lobsim.market._kernels import fill_forward_nb, first_order_problem_nb, scatter_bars_nb
 from lobsim.market.panel import MarketPanel, parse_clock
 
@@ -81,6 +82,9 @@ class Bars:
     ticker: np.ndarray
     tickers: list[str]
     columns: dict[str, np.ndarray]
+    labels: list[str] = field(default_factory=list)  # the format of each source, in words
+    naive: bool = False  # some timestamps had no zone offset
+    naive_utc: bool = False  # ... and were read as UTC after all (build_panel)
 
     def where(self, k: int) -> tuple[str, int]:
         """(file, 1-based data row) of bar ``k``."""
@@ -94,7 +98,9 @@ class Bars:
         return source * len(self.tickers) + self.ticker
 
 
-def table_to_bars(table: pa.Table, file: str, *, tz: str | None, ticker: str | None) -> Bars:
+def table_to_bars(
+    table: pa.Table, file: str, *, tz: str | None, ticker: str | None, label: str = "table"
+) -> Bars:
     """Convert one source's table (canonical lower-case column names) into :class:`Bars`.
 
     ``tz`` is the zone of naive timestamps (None refuses them); ``ticker`` names the stock of
@@ -103,7 +109,7 @@ def table_to_bars(table: pa.Table, file: str, *, tz: str | None, ticker: str | N
     n_rows = table.num_rows
     if n_rows == 0:
         raise BarDataError(file, "no data rows (expected at least one bar)")
-    ts = _timestamps(table["timestamp"], file, tz)
+    ts, naive = _timestamps(table["timestamp"], file, tz)
     if ticker is None:
         codes, names = _tickers(table["ticker"], file)
     else:
@@ -120,6 +126,8 @@ def table_to_bars(table: pa.Table, file: str, *, tz: str | None, ticker: str | N
         ticker=codes,
         tickers=names,
         columns=columns,
+        labels=[label],
+        naive=naive,
     )
 
 
@@ -140,6 +148,8 @@ def merge_bars(parts: list[Bars]) -> Bars:
         ticker=np.concatenate(codes),
         tickers=list(position),
         columns={c: np.concatenate([p.columns[c] for p in parts]) for c in sorted(shared)},
+        labels=[label for p in parts for label in p.labels],
+        naive=any(p.naive for p in parts),
     )
 
 
@@ -219,7 +229,8 @@ def _clock(ns: int) -> str:
     return str(np.datetime64(int(ns), "ns")).replace("T", " ").removesuffix(".000000000")
 
 
-def _timestamps(col: pa.ChunkedArray, file: str, tz: str | None) -> np.ndarray:
+def _timestamps(col: pa.ChunkedArray, file: str, tz: str | None) -> tuple[np.ndarray, bool]:
+    """UTC nanoseconds, and whether the times had no zone (read in ``tz``)."""
     col = _decoded(col)
     kind = col.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -247,7 +258,8 @@ def _timestamps(col: pa.ChunkedArray, file: str, tz: str | None) -> np.ndarray:
         raise BarDataError(
             file, f"has type {kind}; expected timestamps or ISO 8601 text", column="timestamp"
         )
-    if parsed.type.tz is None:
+    naive = parsed.type.tz is None
+    if naive:
         if tz is None:
             raise BarDataError(
                 file,
@@ -260,7 +272,7 @@ def _timestamps(col: pa.ChunkedArray, file: str, tz: str | None) -> np.ndarray:
         parsed = pc.assume_timezone(
             parsed, timezone=tz, ambiguous="earliest", nonexistent="earliest"
         )
-    return parsed.cast(pa.int64()).to_numpy()
+    return parsed.cast(pa.int64()).to_numpy(), naive
 
 
 def _tickers(col: pa.ChunkedArray, file: str) -> tuple[np.ndarray, list[str]]:
@@ -342,12 +354,18 @@ def build_panel(
     *,
     exchange_tz: str,
     session: tuple[str, str],
-    stamp: str,
+    stamp: str | None,
     sort: bool,
     min_minutes: int | None,
     name: str,
-) -> MarketPanel:
+    zone_assumed: bool = False,
+) -> tuple[MarketPanel, str, str]:
     """Check the rows, keep the regular session, drop short days, fill missing minutes.
+
+    Returns the panel, the stamping ("start" or "end") and how it was decided: given, or
+    detected from the data when ``stamp`` is None (:func:`detect_stamp`). ``zone_assumed``:
+    naive timestamps were read as exchange time without being told, checked by
+    :func:`check_zone`.
 
     A day is dropped (ShortDayWarning) when some stock has fewer than ``min_minutes`` bars on
     it (default: 90% of the session). Missing minutes of the days kept get volume 0 and the
@@ -358,7 +376,7 @@ def build_panel(
     n_minutes = parse_clock(session[1], "session close") - open_minute
     if n_minutes < 1:
         raise InputError(f"session: close {session[1]} must come after open {session[0]}")
-    if stamp not in ("end", "start"):
+    if stamp not in ("end", "start", None):
         raise InputError(f"stamp: expected 'end' or 'start', got {stamp!r}")
     if min_minutes is None:
         min_minutes = math.ceil(0.9 * n_minutes)
@@ -366,8 +384,33 @@ def build_panel(
         raise InputError(f"min_minutes: expected 1..{n_minutes}, got {min_minutes}")
     local = utc_to_local(bars.ts, exchange_tz)
     check_rows(bars, local, sort=sort)
+    close_minute = open_minute + n_minutes
+    if zone_assumed and bars.naive:
+        as_utc = utc_to_local(local, exchange_tz)
+        if check_zone(
+            local,
+            bars.columns["volume"],
+            as_utc,
+            open_=open_minute,
+            close=close_minute,
+            zone=exchange_tz,
+            name=name,
+            utc_allowed=all(label.startswith("NinjaTrader") for label in bars.labels),
+        ):
+            bars.ts, local, bars.naive_utc = local, as_utc, True
     day_number = local // NS_PER_DAY
     minute = (local - day_number * NS_PER_DAY) // NS_PER_MINUTE - open_minute
+    if not ((minute >= 0) & (minute <= n_minutes)).any():
+        raise DataError(
+            f"{name}: no bar falls in the session {session[0]}-{session[1]} {exchange_tz} "
+            f"(stamp={stamp!r}); the bars run from {_clock(local.min())} to "
+            f"{_clock(local.max())} local time: check tz=, exchange_tz=, session= and stamp="
+        )
+    how = "given"
+    if stamp is None:
+        stamp, how = detect_stamp(
+            local, bars.columns["volume"], open_=open_minute, close=close_minute, name=name
+        )
     minute -= 1 if stamp == "end" else 0
     inside = (minute >= 0) & (minute < n_minutes)
     if not inside.any():
@@ -438,7 +481,7 @@ def build_panel(
             ),
             stacklevel=3,
         )
-    return MarketPanel(
+    panel = MarketPanel(
         price,
         volume,
         bars.tickers,
@@ -447,6 +490,7 @@ def build_panel(
         timezone=exchange_tz,
         validate=False,
     )
+    return panel, stamp, how
 
 
 def _short_days(

@@ -113,7 +113,7 @@ class LoadSpec:
     tz: str | None = None
     exchange_tz: str | None = None
     session: tuple[str, str] | None = None
-    stamp: Literal["end", "start"] = "end"
+    stamp: Literal["end", "start"] | None = None  # None: detected from the data
     sort: bool = False
     min_minutes: int | None = None
 

@@ -148,7 +148,7 @@ def test_naive_times_are_read_in_the_zone_given(tmp_path):
     assert load_bars(naive, tz="UTC", session=SESSION) == load_bars(aware, session=SESSION)
 
 
-def test_start_stamped_bars_need_stamp_start(tmp_path):
+def test_start_stamped_bars_are_detected_or_read_with_stamp_start(tmp_path):
     rows = good_rows()
     shifted = [[str(pd.Timestamp(r[0]) - pd.Timedelta(minutes=1)), *r[1:]] for r in rows]
     (tmp_path / "end.csv").write_bytes(csv_text(rows))
@@ -157,6 +157,7 @@ def test_start_stamped_bars_need_stamp_start(tmp_path):
     by_start = load_bars(tmp_path / "start.csv", session=SESSION, stamp="start")
 
     assert by_start == load_bars(tmp_path / "end.csv", session=SESSION)
+    assert load_bars(tmp_path / "start.csv", session=SESSION) == by_start
 
 
 def test_bars_outside_the_session_are_dropped(tmp_path):

@@ -66,11 +66,10 @@ def _set(frame, row, column, value, dtype=None):
     return frame
 
 
-def _vendor(edit=lambda rows: None, header=False) -> bytes:
+def _vendor(edit=lambda rows: None, header=None) -> bytes:
     rows = [[r[0][:19], r[2], r[3], r[4], r[5], r[6]] for r in good_rows() if r[1] == "AAA"]
     edit(rows)
-    names = ["timestamp", "open", "high", "low", "close", "volume"]
-    return csv_text(rows, names if header else None)
+    return csv_text(rows, header)
 
 
 VENDOR = {"ticker": "AAA", "tz": "America/New_York"}
@@ -182,11 +181,11 @@ CASES = [
         "must not be mixed",
     ),
     Case(
-        "naive_without_tz",
-        csv_text([[r[0][:19], *r[1:]] for r in good_rows()]),
-        1,
-        "timestamp",
-        "pass tz=",
+        "pipe_separated",
+        csv_text([["|".join(r)] for r in good_rows()], ["|".join(HEADER)]),
+        "header",
+        None,
+        "'timestamp|ticker|open|high|low|close|volume' has fields separated by pipes",
     ),
     # Parquet
     Case(
@@ -259,11 +258,11 @@ CASES = [
         "vendor_short_row", _vendor(lambda r: r[4].pop()), 5, "volume", "short row", options=VENDOR
     ),
     Case(
-        "vendor_with_header_line",
-        _vendor(header=True),
-        1,
-        "timestamp",
-        "not an ISO 8601 timestamp: 'timestamp'",
+        "vendor_with_unknown_header_line",
+        _vendor(header=["when", "o", "h", "l", "c", "v"]),
+        "header",
+        None,
+        "a header row in a vendor file that does not name its columns: 'when,o,h,l,c,v'",
         options=VENDOR,
     ),
     Case(
@@ -274,7 +273,7 @@ CASES = [
         "not a number: 'n/a'",
         options=VENDOR,
     ),
-    Case("vendor_without_tz", _vendor(), 1, "timestamp", "pass tz=", options={"ticker": "AAA"}),
+    Case("vendor_without_ticker", _vendor(), 1, None, "needs its ticker, pass ticker="),
 ]
 
 
