@@ -1,8 +1,11 @@
-"""``lobsim validate SCENARIO.toml [--set KEY=VALUE ...] [--json]``: check a scenario file.
+"""``lobsim validate SCENARIO.toml [--set KEY=VALUE ...] [--json] [--no-data]``: check a scenario.
 
-Prints the scenario as resolved (every default written out) as TOML that can be saved and run
-as it is, with its hash and its variants as comments; ``--json`` prints the same as one JSON
-object. A bad file exits 2 with the error, having printed nothing else.
+Checks the scenario as ``lobsim run`` would before it starts (strategies built from their
+options, the market file loaded and checked, folds fitted to it; ``--no-data`` skips the
+market file), then prints the scenario as resolved (every default written out) as TOML that can
+be saved and run as it is, with its hash, its variants and what the market file held as
+comments; ``--json`` prints the same as one JSON object. A bad file exits 2 with the error,
+having printed nothing else.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from lobsim.run.plan import build_plan
 from lobsim.scenario import expand_sweep, load_scenario
 
 HELP = "check a scenario file; print it resolved, with its hash and its variants"
@@ -26,11 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a key of the file, e.g. --set book.alpha=0.4 (repeatable)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--no-data",
+        action="store_true",
+        help="do not load the market file (check the scenario file alone)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     variants = expand_sweep(scenario)
+    data = [] if args.no_data else _check_as_a_run(scenario)
     if args.json:
         doc = {
             "scenario": scenario.to_dict(),
@@ -44,6 +54,7 @@ def main(args: argparse.Namespace) -> int:
                 }
                 for v in variants
             ],
+            "data": data,
         }
         print(json.dumps(doc, indent=2))
         return 0
@@ -56,6 +67,21 @@ def main(args: argparse.Namespace) -> int:
         "",
         f"# {len(variants)} variant{'s' if len(variants) != 1 else ''} (id, hash, label):",
         *(f"#   {v.id:<{width}}  {v.content_hash[:12]}  {v.label}" for v in variants),
+        *(f"# {line}" for line in data),
     ]
     print("\n".join(lines))
     return 0
+
+
+def _check_as_a_run(scenario) -> list[str]:
+    """What ``lobsim run`` checks before it starts; lines saying what the market file held."""
+    plan = build_plan(scenario, ".")  # writes nothing
+    lines = [f"checked as a run: {len(plan.tasks)} tasks (variant x fold)"]
+    if scenario.market.source != "file":
+        return lines
+    panel = plan.tasks[0].market
+    lines.append(f"market file {scenario.market.path}: {panel.n_stocks} stocks")
+    assumptions = getattr(panel, "assumptions", None)
+    if assumptions is not None:
+        lines += assumptions.lines()
+    return lines

@@ -160,7 +160,7 @@ class MarketPanel:
         stop = self.n_days if stop is None else stop
         if not 0 <= start < stop <= self.n_days:
             raise InputError(f"days: need 0 <= start < stop <= {self.n_days}, got {start}:{stop}")
-        return MarketPanel(
+        part = MarketPanel(
             self.price[start:stop],
             self.volume[start:stop],
             self.tickers,
@@ -169,6 +169,8 @@ class MarketPanel:
             timezone=self.timezone,
             validate=False,
         )
+        part.assumptions = self.assumptions
+        return part
 
     def select(self, tickers: str | Sequence[str]) -> MarketPanel:
         """The given stocks, in the given order (arrays are copied)."""
@@ -178,7 +180,7 @@ class MarketPanel:
         if unknown:
             raise InputError(f"select: unknown tickers {unknown}; the panel has {self.n_stocks}")
         columns = np.array([position[t] for t in names], dtype=np.int64)
-        return MarketPanel(
+        chosen = MarketPanel(
             self.price[:, :, columns],
             self.volume[:, :, columns],
             names,
@@ -187,6 +189,8 @@ class MarketPanel:
             timezone=self.timezone,
             validate=False,
         )
+        chosen.assumptions = self.assumptions
+        return chosen
 
     def bar_times(self) -> pd.DatetimeIndex:
         """Timestamps of the D * M bars (day-major), bar ends, in the exchange's time zone."""

@@ -80,3 +80,62 @@ def test_json_output_carries_hashes_and_variants(good_file, capsys):
 def test_missing_file_exits_2(tmp_path, capsys):
     code = main(["validate", str(tmp_path / "absent.toml")])
     assert (code, capsys.readouterr().out) == (2, "")
+
+
+FILE_SCENARIO = """
+[run]
+name = "bars"
+
+[market]
+source = "file"
+path = "bars.csv"
+
+[folds]
+train_days = 3
+test_days = 1
+step_days = 1
+count = 1
+
+[strategies.twap]
+"""
+
+
+def _bars_csv(folder: Path, days: int) -> None:
+    from lobsim import synthesize_market
+
+    market = synthesize_market(2, days, seed=1)
+    market.to_frame().to_csv(folder / "bars.csv", index=False)
+
+
+def test_validate_loads_the_market_file_and_says_what_it_assumed(tmp_path, capsys):
+    _bars_csv(tmp_path, 4)
+    (tmp_path / "bars.toml").write_text(FILE_SCENARIO, encoding="utf-8")
+
+    code = main(["validate", str(tmp_path / "bars.toml")])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "# checked as a run: 1 tasks (variant x fold)" in out
+    assert "bars.csv: 2 stocks" in out
+    assert "# bars stamped by the end of their minute" in out
+
+
+def test_validate_refuses_data_that_run_would_refuse(tmp_path, capsys):
+    _bars_csv(tmp_path, 3)  # one day short of train_days + test_days
+    (tmp_path / "bars.toml").write_text(FILE_SCENARIO, encoding="utf-8")
+
+    code = main(["validate", str(tmp_path / "bars.toml")])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert "folds" in err
+
+
+def test_no_data_checks_the_scenario_file_alone(tmp_path, capsys):
+    (tmp_path / "bars.csv").write_text("timestamp,ticker,close\n2024-01-02T09:31:00-05:00,A,1\n")
+    (tmp_path / "bars.toml").write_text(FILE_SCENARIO, encoding="utf-8")
+
+    assert main(["validate", str(tmp_path / "bars.toml")]) == 2
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "bars.toml"), "--no-data"]) == 0
+    assert "checked as a run" not in capsys.readouterr().out
