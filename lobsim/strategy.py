@@ -46,7 +46,9 @@ class Schedule:
 
     Minutes of a day are numbered t = 1..``minutes``; bar t covers minute (t-1, t]. Decisions are
     made at t = ``interval``, 2 ``interval``, ..., up to ``minutes``; the child order decided at t
-    trades in bar t, and the decision sees data up to and including minute t - ``lag``.
+    trades in bar t, and the decision sees data up to and including minute t - ``lag``. What
+    bar t cannot fill (a minute without volume) keeps working in the bars of its
+    :meth:`window`; what is left at the next decision returns to the inventory.
     """
 
     minutes: int = 390
@@ -77,6 +79,43 @@ class Schedule:
     def decision_times(self) -> np.ndarray:
         """ndarray(int64, (K,)): the decision minutes t_k = interval * (k + 1)."""
         return np.arange(self.interval, self.minutes + 1, self.interval, dtype=np.int64)
+
+    def window(self, k: int) -> range:
+        """The bars the child order of decision k works in: its own, up to the next decision's
+        (excluded) or, for the last decision, to the close."""
+        start = self.interval * (k + 1)
+        return range(start, min(start + self.interval, self.minutes + 1))
+
+    def fill_bars(self, volume: np.ndarray) -> np.ndarray:
+        """The bar in which each decision's child order fills, given the minute volumes.
+
+        Under the book model a minute with volume V > 0 can fill any order (its depth grows
+        without bound away from the mid), so an order fills entirely in the first bar of its
+        :meth:`window` that has volume; strategies that learn their costs use this to train
+        under the rules the simulator scores them by.
+
+        Parameters
+        ----------
+        volume : ndarray(float, (D, minutes, N))
+
+        Returns
+        -------
+        ndarray(int64, (D, K, N))
+            The 1-based bar, or 0 where no bar of the window has volume (the order does not
+            fill; its shares return to the inventory at the next decision, or are left at the
+            close after the last).
+        """
+        volume = np.asarray(volume)
+        if volume.ndim != 3 or volume.shape[1] != self.minutes:
+            raise InputError(f"volume must be (days, {self.minutes}, stocks), got {volume.shape}")
+        n_days, _, n_stocks = volume.shape
+        out = np.zeros((n_days, self.n_decisions, n_stocks), dtype=np.int64)
+        for k in range(self.n_decisions):
+            bars = self.window(k)
+            traded = volume[:, bars.start - 1 : bars.stop - 1, :] > 0  # (D, W, N)
+            first = traded.argmax(axis=1)
+            out[:, k, :] = np.where(traded.any(axis=1), bars.start + first, 0)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

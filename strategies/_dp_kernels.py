@@ -74,27 +74,28 @@ def _interp(values, log_q0, dlog, log_x):
 
 
 @njit(cache=True)
-def _objective(theta, q, cost, risk, p, future, log_q0, dlog):
-    """(cost now + risk of what is held + expected cost-to-go) / q**p, keeping theta q."""
-    value = cost * (1.0 - theta) ** p + risk * q ** (2.0 - p) * theta * theta
+def _objective(theta, q, cost, fill, risk, p, future, log_q0, dlog):
+    """(cost now + risk of what is held + expected cost-to-go) / q**p, keeping theta q, over
+    the days the order fills (probability ``fill``; ``cost`` is already weighted by it)."""
+    value = cost * (1.0 - theta) ** p + fill * risk * q ** (2.0 - p) * theta * theta
     if theta > 0.0:
-        value += theta**p * _interp(future, log_q0, dlog, math.log(q * theta))[0]
+        value += fill * theta**p * _interp(future, log_q0, dlog, math.log(q * theta))[0]
     return value
 
 
 @njit(cache=True)
-def _slope(theta, q, cost, risk, p, future, log_q0, dlog):
+def _slope(theta, q, cost, fill, risk, p, future, log_q0, dlog):
     """d objective / d theta (increasing: the objective is convex in theta)."""
     phi = p - 1.0
-    value = -cost * p * (1.0 - theta) ** phi + 2.0 * risk * q ** (2.0 - p) * theta
+    value = -cost * p * (1.0 - theta) ** phi + fill * 2.0 * risk * q ** (2.0 - p) * theta
     if theta > 0.0:
         h, dh = _interp(future, log_q0, dlog, math.log(q * theta))
-        value += theta**phi * (p * h + dh)
+        value += fill * theta**phi * (p * h + dh)
     return value
 
 
 @njit(cache=True)
-def best_fraction(q, cost, risk, p, future, log_q0, dlog, tolerance):
+def best_fraction(q, cost, fill, risk, p, future, log_q0, dlog, tolerance):
     """The fraction theta of the holdings q to keep, and the minimum it attains.
 
     The objective is convex in theta on [0, 1]: its slope is negative at 0 (selling the first
@@ -102,8 +103,8 @@ def best_fraction(q, cost, risk, p, future, log_q0, dlog, tolerance):
     the Illinois variant of regula falsi, which keeps a bracket and converges superlinearly.
     """
     lo, hi = 0.0, 1.0
-    g_lo = _slope(lo, q, cost, risk, p, future, log_q0, dlog)
-    g_hi = _slope(hi, q, cost, risk, p, future, log_q0, dlog)
+    g_lo = _slope(lo, q, cost, fill, risk, p, future, log_q0, dlog)
+    g_hi = _slope(hi, q, cost, fill, risk, p, future, log_q0, dlog)
     if g_hi <= 0.0:
         theta = 1.0
     elif g_lo >= 0.0:
@@ -113,7 +114,7 @@ def best_fraction(q, cost, risk, p, future, log_q0, dlog, tolerance):
         side = 0
         for _ in range(_MAX_STEPS):
             theta = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
-            g = _slope(theta, q, cost, risk, p, future, log_q0, dlog)
+            g = _slope(theta, q, cost, fill, risk, p, future, log_q0, dlog)
             if g == 0.0 or hi - lo < tolerance:
                 break
             if g > 0.0:
@@ -129,28 +130,36 @@ def best_fraction(q, cost, risk, p, future, log_q0, dlog, tolerance):
             if hi - lo < tolerance:
                 theta = 0.5 * (lo + hi)
                 break
-    return theta, _objective(theta, q, cost, risk, p, future, log_q0, dlog)
+    return theta, _objective(theta, q, cost, fill, risk, p, future, log_q0, dlog)
 
 
 @njit(cache=True, parallel=True)
-def backward_induction_nb(cost, transition, risk, p, log_q0, dlog, future_out):
+def backward_induction_nb(cost, fill, transition, risk, penalty, p, log_q0, dlog, future_out):
     """Bellman's recursion from the last decision back to the first, per stock.
 
     With h_k(q, b) = J_k(q, b) / q**p the cost-to-go before the trade of decision k in volume
-    state b, divided by q**p:
+    state b, divided by q**p, f = fill[k, b] the probability that the order fills (a bar of
+    its window has volume) and F(q) = sum_b' P(b' | b) h_{k+1}(q, b'):
 
-        h_{K-1}(q, b) = cost[K-1, b]                                 (everything is sold)
-        h_k(q, b) = min_theta  cost[k, b] (1 - theta)**p + risk q**(2-p) theta**2
-                              + theta**p sum_b' P(b' | b) h_{k+1}(theta q, b').
+        h_{K-1}(q, b) = cost[K-1, b] + (1 - f) penalty    (everything is offered; what cannot
+                                                          fill is left at the close)
+        h_k(q, b) = min_theta  cost[k, b] (1 - theta)**p
+                               + f (risk q**(2-p) theta**2 + theta**p F(theta q))
+                    + (1 - f) (risk q**(2-p) + F(q))     (unfilled: the whole q is carried).
 
     Parameters
     ----------
     cost : ndarray(float64, (N, K, B))
-        Expected normalised cost of selling all holdings q = 1 at decision k in state b.
+        Expected normalised cost of selling all holdings q = 1 at decision k in state b, zero
+        on the days the order does not fill.
+    fill : ndarray(float64, (N, K, B))
+        Probability that decision k's order fills, in state b.
     transition : ndarray(float64, (N, B, B))
         P(b' | b) from one decision to the next; rows sum to one.
     risk : ndarray(float64, (N,))
         Normalised weight of the squared holdings after each trade (0: risk neutral).
+    penalty : ndarray(float64, (N,))
+        Normalised charge per q**p for holdings left at the close.
     p : float
         Power of the walk cost, 1 + phi.
     log_q0, dlog : float
@@ -165,7 +174,7 @@ def backward_induction_nb(cost, transition, risk, p, log_q0, dlog, future_out):
         h_next = np.empty((n_bins, n_grid))
         for b in range(n_bins):
             for j in range(n_grid):
-                h[b, j] = cost[i, n_dec - 1, b]
+                h[b, j] = cost[i, n_dec - 1, b] + (1.0 - fill[i, n_dec - 1, b]) * penalty[i]
                 future_out[i, n_dec - 1, b, j] = 0.0
         for k in range(n_dec - 2, -1, -1):
             for b in range(n_bins):
@@ -179,9 +188,11 @@ def backward_induction_nb(cost, transition, risk, p, log_q0, dlog, future_out):
             for b in range(n_bins):
                 for j in range(points):
                     q = math.exp(log_q0 + j * dlog)
+                    f = fill[i, k, b]
                     h_next[b, j] = best_fraction(
                         q,
                         cost[i, k, b],
+                        f,
                         risk[i],
                         p,
                         future_out[i, k, b],
@@ -189,13 +200,16 @@ def backward_induction_nb(cost, transition, risk, p, log_q0, dlog, future_out):
                         dlog,
                         _VALUE_TOLERANCE,
                     )[1]
+                    if f < 1.0:
+                        held = risk[i] * q ** (2.0 - p) + future_out[i, k, b, j]
+                        h_next[b, j] += (1.0 - f) * held
                 for j in range(points, n_grid):
                     h_next[b, j] = h_next[b, 0]
             h, h_next = h_next, h
 
 
 @njit(cache=True)
-def policy_nb(q, stock, state, k, cost, risk, p, future, log_q0, dlog, out):
+def policy_nb(q, stock, state, k, cost, fill, risk, p, future, log_q0, dlog, out):
     """The fraction of its holdings each episode keeps at decision k.
 
     Parameters
@@ -205,7 +219,7 @@ def policy_nb(q, stock, state, k, cost, risk, p, future, log_q0, dlog, out):
     stock, state : ndarray(int64, (E,))
         Each episode's stock column and volume-state bin.
     k : int
-    cost, risk, future : as in :func:`backward_induction_nb`
+    cost, fill, risk, future : as in :func:`backward_induction_nb`
     out : ndarray(float64, (E,))
     """
     for e in range(q.shape[0]):
@@ -215,5 +229,13 @@ def policy_nb(q, stock, state, k, cost, risk, p, future, log_q0, dlog, out):
         i = stock[e]
         b = state[e]
         out[e] = best_fraction(
-            q[e], cost[i, k, b], risk[i], p, future[i, k, b], log_q0, dlog, _POLICY_TOLERANCE
+            q[e],
+            cost[i, k, b],
+            fill[i, k, b],
+            risk[i],
+            p,
+            future[i, k, b],
+            log_q0,
+            dlog,
+            _POLICY_TOLERANCE,
         )[0]

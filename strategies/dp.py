@@ -9,25 +9,33 @@ state of decision k is
 
 over the visible minutes t <= T_k = t_k - lag, with m the training mean volume per minute:
 the recent volume relative to its profile (``half_life=inf``: the day so far). z is cut into
-``bins`` states at the stock's training quantiles. On the training days the strategy counts,
-per stock, the transitions b_k -> b_{k+1} from one decision to the next and averages
-(V_{t_k} / m_{t_k}) ** (-phi), the factor of the expected cost of the traded bar, per state;
-both are shrunk towards the average over all stocks (``prior`` pseudo-observations), so a
-state that a stock rarely visits borrows strength from the others.
+``bins`` states at the stock's training quantiles.
+
+The simulator's execution rules (:meth:`lobsim.Schedule.fill_bars`): decision k's order fills
+in the first bar of its window with volume, or, on a day with no trade in the window, not at
+all (its shares return to the inventory at the next decision; after the last one they are left
+at the close and charged the penalty of :func:`lobsim.simulate`). On the training days the
+strategy counts, per stock, the transitions b_k -> b_{k+1} from one decision to the next,
+the probability f_k(b) that the order fills, and the mean of (V / m_{t_k}) ** (-phi) over the
+days it filled (V the volume of the bar it filled in), as a time-of-day factor times a state
+factor; all are shrunk towards a pooled mean (``prior`` pseudo-observations), so a state that a
+stock rarely visits borrows strength from the others.
 
 Bellman's recursion (Bertsekas, Dynamic Programming and Optimal Control, vol. I, ch. 1) then
 runs backwards over the decisions on a log-spaced grid of remaining inventory x the states:
 
-    J_k(q, b) = min_{0 <= q' <= q}  c_k(b) (q - q')**p + lambda sigma^2 tau q'^2
-                                    + sum_b' P(b' | b) J_{k+1}(q', b'),
-    J_{K-1}(q, b) = c_{K-1}(b) q**p,
+    J_k(q, b) = min_{0 <= q' <= q}  c_k(b) (q - q')**p
+                                    + f_k(b) [lambda sigma^2 tau q'^2 + E J_{k+1}(q', b')]
+                + (1 - f_k(b)) [lambda sigma^2 tau q^2 + E J_{k+1}(q, b')],
+    J_{K-1}(q, b) = c_{K-1}(b) q**p + (1 - f_{K-1}(b)) P q**p,
 
-with c_k(b) = (m_{t_k} / mean m)**(-phi) E[(V_{t_k} / m_{t_k})**(-phi) | b]. With no risk
-aversion (the default) J_k(q, b) = A_k(b) q**p exactly and the policy keeps the fraction
-U / (W + U) of its holdings, where W = c_k(b) ** (-1/phi) is the effective volume of the bar
-about to trade and U = (sum_b' P(b' | b) A_{k+1}(b')) ** (-1/phi) that of the rest of the day:
-it trades faster than VWAP when the state says the coming bars are busier than the profile,
-slower when they are quieter. With a single state it is the moment-weighted VWAP.
+with c_k(b) = f_k(b) E[(V / mean m)**(-phi) | k, b, filled] the expected walk cost and P the
+penalty on what is left at the close. With no risk aversion (the default) J_k(q, b) = A_k(b) q**p
+exactly and the policy keeps the fraction U / (W + U) of its holdings, where W = c_k(b) ** (-1/phi)
+is the effective volume of the bar about to trade and U = (f_k(b) sum_b' P(b' | b)
+A_{k+1}(b')) ** (-1/phi) that of the rest of the day: it trades faster than VWAP when the state
+says the coming bars are busier than the profile, slower when they are quieter. With a single
+state on a market that trades every minute it is close to the moment-weighted VWAP.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from lobsim.strategies._dp_kernels import backward_induction_nb, policy_nb, volu
 _GRID_LOW = 1e-6
 _GRID_HIGH = 4.0
 _GRID_POINTS = 49
+_TIME_OF_DAY_WIDTH = 0.5  # decisions: the nearest ones weigh exp(-2) = 0.14
 _RATIO_FLOOR = 1e-3  # a bar with V / m below this counts as this thin (V = 0 has no depth)
 
 
@@ -98,11 +107,23 @@ class DynamicProgramming:
 
         bars = schedule.decision_times - 1
         mean_bar = np.maximum(self.profile_[bars], 1e-300)  # (K, N)
-        ratio = np.maximum(volume[:, bars, :] / mean_bar, _RATIO_FLOOR)
-        factor = _state_means(ratio ** (-phi), labels, self.bins, self.prior)  # (N, B)
+        # Each order fills in the first bar of its window with volume, or not at all: the
+        # simulator's rule (Schedule.fill_bars).
+        fill_bar = schedule.fill_bars(volume)  # (D, K, N)
+        filled = fill_bar > 0
+        traded = np.take_along_axis(volume, np.maximum(fill_bar - 1, 0), axis=1)
+        ratio = np.maximum(traded / mean_bar, _RATIO_FLOOR)
+        walk = ratio ** (-phi)
+        # E[(V / m) ** -phi | decision, state, filled] as a time-of-day factor (K, N) times a
+        # state factor (N, B), and P(filled | decision, state) (N, K, B).
+        tod = _time_of_day(walk, filled, self.prior)
+        factor = _state_means(walk / tod, labels, self.bins, self.prior, where=filled)
+        factor = factor[:, None, :] * tod.T[:, :, None]
+        self.fill_ = np.ascontiguousarray(_fill_probability(filled, labels, self.bins, self.prior))
         relative = mean_bar / mean_bar.mean(axis=0)
         # C order throughout: the kernels are compiled for one layout.
-        self.cost_ = np.ascontiguousarray((relative ** (-phi)).T[:, :, None] * factor[:, None])
+        self.cost_ = np.ascontiguousarray((relative ** (-phi)).T[:, :, None] * factor * self.fill_)
+        self.penalty_ = _penalty(volume, mean_bar.mean(axis=0), phi)
         self.transition_ = np.ascontiguousarray(_transitions(labels, self.bins, self.prior))
 
         # Holdings are measured in units X of the training parent order (the risk term is
@@ -123,7 +144,14 @@ class DynamicProgramming:
         self.grid_ = (math.log(_GRID_LOW), math.log(_GRID_HIGH / _GRID_LOW) / (_GRID_POINTS - 1))
         self.future_ = np.empty((n_stocks, schedule.n_decisions, self.bins, _GRID_POINTS))
         backward_induction_nb(
-            self.cost_, self.transition_, self.risk_, self.power_, *self.grid_, self.future_
+            self.cost_,
+            self.fill_,
+            self.transition_,
+            self.risk_,
+            self.penalty_,
+            self.power_,
+            *self.grid_,
+            self.future_,
         )
 
     def volume_state(self, obs: Observation) -> np.ndarray:
@@ -154,6 +182,7 @@ class DynamicProgramming:
             self.volume_state(obs),
             obs.k,
             self.cost_,
+            self.fill_,
             self.risk_,
             self.power_,
             self.future_,
@@ -161,6 +190,37 @@ class DynamicProgramming:
             keep,
         )
         return keep * obs.remaining
+
+
+def _time_of_day(walk: np.ndarray, filled: np.ndarray, prior: float) -> np.ndarray:
+    """Per (decision, stock), (K, N): E[(V / m) ** -phi | filled] at that decision relative to
+    the stock's mean over the day, from the days it filled, borrowing from the neighbouring
+    decisions (Gaussian weights, ``_TIME_OF_DAY_WIDTH``) and shrunk to 1 (``prior``).
+
+    Where a stock trades in lumps (a few trades a minute or fewer), an order that fills meets
+    a whole trade's volume, more than the profile's mean: thin hours are cheaper than the
+    profile says, once they fill. In a continuous market the factor stays close to 1.
+    """
+    sums = np.where(filled, walk, 0.0).sum(axis=0)  # (K, N)
+    counts = filled.sum(axis=0).astype(np.float64)
+    k = np.arange(walk.shape[1])
+    kernel = np.exp(-0.5 * ((k[:, None] - k[None, :]) / _TIME_OF_DAY_WIDTH) ** 2)
+    sums, counts = kernel @ sums, kernel @ counts
+    overall = sums.sum(axis=0) / np.maximum(counts.sum(axis=0), 1e-300)  # (N,)
+    overall = np.where(counts.sum(axis=0) > 0, overall, 1.0)
+    return (sums + prior * overall) / np.maximum(counts + prior, 1e-300) / overall
+
+
+def _penalty(volume: np.ndarray, mean_bar: np.ndarray, phi: float) -> np.ndarray:
+    """Per stock, the normalised charge per q**p on holdings left at the close: the simulator's
+    penalty, one order in the day's thinnest traded minute, averaged over the training days that
+    traded (its cap at the shares' value is left out, which keeps the cost homogeneous)."""
+    thinnest = np.where(volume > 0, volume, np.inf).min(axis=1)  # (D, N)
+    ratio = np.maximum(thinnest / np.maximum(mean_bar, 1e-300), _RATIO_FLOOR)
+    charge = np.where(np.isfinite(thinnest), ratio ** (-phi), np.nan)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(charge, axis=0) if len(charge) else np.full(volume.shape[2], np.nan)
+    return np.where(np.isfinite(mean), mean, _RATIO_FLOOR ** (-phi))
 
 
 def _bin_edges(states: np.ndarray, bins: int) -> np.ndarray:
@@ -175,17 +235,40 @@ def _label(states: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return (states[..., None] > edges[None, None, :, :]).sum(axis=-1).astype(np.int64)
 
 
-def _state_means(values: np.ndarray, labels: np.ndarray, bins: int, prior: float) -> np.ndarray:
-    """Mean of ``values`` (D, K, N) per stock and state, shrunk to the all-stock mean."""
+def _state_means(
+    values: np.ndarray, labels: np.ndarray, bins: int, prior: float, where: np.ndarray
+) -> np.ndarray:
+    """Mean of ``values`` (D, K, N) per stock and state over the cells ``where`` holds, shrunk
+    to the all-stock mean (to 1 where no cell of any stock counts)."""
     n_stocks = values.shape[2]
     sums = np.zeros((n_stocks, bins))
     counts = np.zeros((n_stocks, bins))
-    stock = np.broadcast_to(np.arange(n_stocks), labels.shape)
-    np.add.at(sums, (stock.ravel(), labels.ravel()), values.ravel())
-    np.add.at(counts, (stock.ravel(), labels.ravel()), 1.0)
+    stock = np.broadcast_to(np.arange(n_stocks), labels.shape)[where]
+    np.add.at(sums, (stock, labels[where]), values[where])
+    np.add.at(counts, (stock, labels[where]), 1.0)
     pooled = sums.sum(axis=0) / np.maximum(counts.sum(axis=0), 1.0)
-    pooled = np.where(counts.sum(axis=0) > 0, pooled, values.mean())
+    overall = values[where].mean() if where.any() else 1.0
+    pooled = np.where(counts.sum(axis=0) > 0, pooled, overall)
     return (sums + prior * pooled) / np.maximum(counts + prior, 1e-300)
+
+
+def _fill_probability(
+    filled: np.ndarray, labels: np.ndarray, bins: int, prior: float
+) -> np.ndarray:
+    """P(the order of decision k fills | state b) per stock, (N, K, B): the share of training
+    days it filled, per (stock, decision, state), shrunk to the stock's share at that decision
+    (the time of day matters most: thin stocks trade at the open and the close)."""
+    n_days, n_dec, n_stocks = filled.shape
+    counts = np.zeros((n_stocks, n_dec, bins))
+    hits = np.zeros((n_stocks, n_dec, bins))
+    stock = np.broadcast_to(np.arange(n_stocks), labels.shape)
+    decision = np.broadcast_to(np.arange(n_dec)[:, None], labels.shape)
+    index = (stock.ravel(), decision.ravel(), labels.ravel())
+    np.add.at(counts, index, 1.0)
+    np.add.at(hits, index, filled.ravel().astype(np.float64))
+    rate = hits.sum(axis=2, keepdims=True) / n_days  # (N, K, 1)
+    shrunk = (hits + prior * rate) / np.maximum(counts + prior, 1e-300)
+    return np.where(counts + prior > 0, shrunk, rate)
 
 
 def _transitions(labels: np.ndarray, bins: int, prior: float) -> np.ndarray:

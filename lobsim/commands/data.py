@@ -19,7 +19,7 @@ import numpy as np
 from lobsim.errors import InputError
 from lobsim.market.loaders import load_bars, save_panel
 from lobsim.market.panel import MarketPanel
-from lobsim.market.synth import VOLUME_MODES, synthesize_market
+from lobsim.market.synth import SYNTH_PRESETS, VOLUME_MODES, synthesize_market
 from lobsim.market.validate import DataWarning, MissingMinutesWarning, ShortDayWarning
 
 HELP = "generate a synthetic market (synth) or check a minute-bar file (check)"
@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--seed", type=int, default=0, help="random seed (0)")
     synth.add_argument(
         "--volume-mode", choices=list(VOLUME_MODES), default="stochastic", help="(stochastic)"
+    )
+    synth.add_argument(
+        "--preset",
+        choices=list(SYNTH_PRESETS),
+        default="default",
+        help="calibration: default (S&P 100-like) or thin (small caps, minutes without trades)",
     )
     synth.add_argument(
         "--workers",
@@ -80,13 +86,15 @@ def _synth(args: argparse.Namespace) -> int:
         args.days,
         minutes=args.minutes,
         seed=args.seed,
+        params=SYNTH_PRESETS[args.preset],
         volume_mode=args.volume_mode,
         workers=args.workers,
     )
     generated = time.perf_counter()
     save_panel(panel, args.out)
     print(
-        f"wrote {args.out}: {_shape(panel)}, seed {args.seed}, {args.volume_mode} volume "
+        f"wrote {args.out}: {_shape(panel)}, seed {args.seed}, {args.preset} preset, "
+        f"{args.volume_mode} volume "
         f"(generate {generated - started:.1f} s, write {time.perf_counter() - generated:.1f} s)"
     )
     return 0
@@ -132,6 +140,11 @@ def _check(args: argparse.Namespace) -> int:
     print(
         f"  missing minutes filled: {filled:,} of {panel.price.size:,} "
         f"({100 * filled / panel.price.size:.2f}%; volume 0, price carried forward)"
+    )
+    quiet = int(np.count_nonzero(panel.volume == 0))
+    print(
+        f"  minutes without volume: {quiet:,} of {panel.volume.size:,} "
+        f"({100 * quiet / panel.volume.size:.2f}%; child orders wait in them for the next trade)"
     )
     shown = f": {', '.join(dropped[:10])}{' ...' if len(dropped) > 10 else ''}" if dropped else ""
     print(f"  days dropped (too short, e.g. half days): {len(dropped)}{shown}")

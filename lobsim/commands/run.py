@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from lobsim.run import run_scenario
-    from lobsim.run.assemble import format_headline
+    from lobsim.run.assemble import format_headline, unfilled_warnings
     from lobsim.scenario import load_scenario
 
     if args.workers < 1:
@@ -97,6 +97,8 @@ def main(args: argparse.Namespace) -> int:
     except LobsimError as exc:
         print(f"lobsim run: error: {exc}", file=sys.stderr)
         return 1
+    for warning in unfilled_warnings(result.headline):
+        print(f"lobsim run: {warning}", file=sys.stderr)
     if not args.quiet:
         total = result.manifest["timings"].get("total_s", 0.0)
         plots = sorted(p.name for p in (result.out / "plots").glob("*.png"))
@@ -106,7 +108,8 @@ def main(args: argparse.Namespace) -> int:
             "  episodes.parquet, decisions.parquet, summary.csv, summary.md, manifest.json, "
             f"plots/ ({len(plots)} PNG)",
             "",
-            "mean daily cost per stock (temporary + permanent impact):",
+            "mean daily cost per stock (temporary + permanent impact"
+            + (", + unfilled penalty):" if (result.headline["unfilled"] > 0).any() else "):"),
             format_headline(result.headline),
         ]
         print("\n".join(lines))

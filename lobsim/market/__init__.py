@@ -3,7 +3,13 @@
 from lobsim.market.folds import Fold, walk_forward_folds
 from lobsim.market.loaders import load_bars, load_panel, save_panel
 from lobsim.market.panel import MarketPanel
-from lobsim.market.synth import SynthParams, SynthUniverse, synthesize_market, synthetic_universe
+from lobsim.market.synth import (
+    SYNTH_PRESETS,
+    SynthParams,
+    SynthUniverse,
+    synthesize_market,
+    synthetic_universe,
+)
 from lobsim.market.validate import (
     BarDataError,
     DataWarning,
@@ -12,6 +18,7 @@ from lobsim.market.validate import (
 )
 
 __all__ = [
+    "SYNTH_PRESETS",
     "BarDataError",
     "DataWarning",
     "Fold",

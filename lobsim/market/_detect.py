@@ -15,6 +15,16 @@ import numpy as np
 
 from lobsim.errors import DataError
 
+
+def option(name: str, value: str) -> str:
+    """How to give load option ``name``, wherever the user is: ``--tz UTC on the command line,
+    tz = "UTC" under [market.load] in a scenario, tz="UTC" in Python``."""
+    return (
+        f'--{name} {value} on the command line, {name} = "{value}" under [market.load] in a '
+        f'scenario, {name}="{value}" in Python'
+    )
+
+
 NS_PER_MINUTE = 60_000_000_000
 MINUTES_PER_DAY = 24 * 60
 JUMP = 3.0  # how much bigger one reading's opening jump must be than the other's
@@ -80,9 +90,9 @@ def check_zone(
     if utc_allowed and utc >= 0.5:
         return True
     hint = (
-        "these look like UTC: pass --tz UTC (tz='UTC')"
+        f"these look like UTC: pass {option('tz', 'UTC')}"
         if utc >= 0.5
-        else "pass --tz ZONE (tz=) with the zone the times are in"
+        else f"pass {option('tz', 'ZONE')} with the zone the times are in"
     )
     raise DataError(
         f"{name}: timestamps have no zone offset and were read as {zone} (exchange time), "
@@ -116,5 +126,5 @@ def detect_stamp(
         seen = f"no bar at {_clock(open_)} or {_clock(close)}"
     raise DataError(
         f"{name}: cannot tell whether bars are stamped by the start or the end of their "
-        f"minute ({seen}): pass --stamp start|end (stamp=)"
+        f"minute ({seen}): pass {option('stamp', 'start|end')}"
     )

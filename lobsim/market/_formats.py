@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lobsim.market._detect import option
 from lobsim.market.validate import BarDataError
 
 VENDOR_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
@@ -59,7 +60,10 @@ def sniff(first_line: str, file: str, ticker: str | None) -> TextFormat:
         if "ticker" in names:
             if ticker is not None:
                 raise BarDataError(
-                    file, "has a ticker column: drop ticker= (--ticker)", row="header"
+                    file,
+                    "has a ticker column: drop the ticker option (--ticker, market.load.ticker, "
+                    "ticker=)",
+                    row="header",
                 )
             return TextFormat(
                 delimiter, True, False, f"long CSV with a header row ({_name(delimiter)})"
@@ -79,7 +83,7 @@ def sniff(first_line: str, file: str, ticker: str | None) -> TextFormat:
         raise BarDataError(
             file,
             f"no header row (first line {shown!r}): a headerless vendor file needs its ticker, "
-            f"pass ticker= (--ticker NAME)",
+            f"pass {option('ticker', 'NAME')}",
             row=1,
         )
     if (

@@ -267,11 +267,14 @@ def _zone_note(bars: Bars, tz: str | None, zone: str) -> str:
     if bars.naive_utc:
         return (
             "timestamps without offset read as UTC (assumed: NinjaTrader exports are in UTC, "
-            "and the bars fit the session only so; --tz to change)"
+            "and the bars fit the session only so; --tz or market.load.tz to change)"
         )
     if tz is not None:
         return f"timestamps without offset read as {zone} (given)"
-    return f"timestamps without offset read as {zone}, exchange time (assumed; --tz to change)"
+    return (
+        f"timestamps without offset read as {zone}, exchange time "
+        "(assumed; --tz or market.load.tz to change)"
+    )
 
 
 def _meta_session(meta: dict[str, Any]) -> tuple[str, str]:

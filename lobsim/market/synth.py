@@ -50,7 +50,7 @@ VOLUME_MODES = {
     "deterministic": VOLUME_DETERMINISTIC,
     "constant": VOLUME_CONSTANT,
 }
-_STOCK, _DAILY, _INTRADAY = 0, 1, 2
+_STOCK, _DAILY, _INTRADAY, _TRADES = 0, 1, 2, 3
 _DAYS_PER_TASK = 8
 
 
@@ -120,6 +120,17 @@ class SynthParams:
     market_loading_range : (float, float)
         Weight l_i of the market component in both volume shocks, uniform: 0.55 to 0.85, so
         the market explains 30% to 72% of a stock's shock variance.
+
+    Discrete trades (thin stocks):
+
+    trades_per_day : float
+        0 (the default): minute volumes are continuous, every minute trades. Otherwise the
+        expected number of trades in a stock's day: each minute's volume becomes a whole number
+        of trades of ``round(ADV / trades_per_day)`` shares, Poisson with the continuous
+        volume's mean (a compound Poisson tape, Hasbrouck 2007 ch. 2), so that minutes without a
+        trade appear where the expected volume is below one trade, as in small caps. Expected
+        volumes are unchanged. The ``"thin"`` preset (:data:`SYNTH_PRESETS`) uses 150: a median
+        of about 100 traded minutes a day.
     """
 
     adv_range: tuple[float, float] = (2e5, 9e7)
@@ -146,6 +157,7 @@ class SynthParams:
     intraday_half_life: float = 45.0
     minute_noise_sd: float = 0.3
     market_loading_range: tuple[float, float] = (0.55, 0.85)
+    trades_per_day: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -170,6 +182,7 @@ class SynthParams:
         _require(self, "open_spike", 0 <= self.open_spike, ">= 0")
         _require(self, "close_spike", 0 <= self.close_spike, ">= 0")
         _require(self, "close_spike", self.open_spike + self.close_spike < 0.5, "+ open < 0.5")
+        _require(self, "trades_per_day", self.trades_per_day >= 0, ">= 0 (0: continuous volume)")
         lo, hi = self.market_loading_range
         _require(self, "market_loading_range", 0 <= lo and hi <= 1, "within [0, 1]")
         for name in ("market_vol", "daily_shock_sd", "intraday_shock_sd", "minute_noise_sd",
@@ -183,6 +196,15 @@ class SynthParams:
 def _require(params: SynthParams, name: str, ok: bool, expected: str) -> None:
     if not ok:
         raise InputError(f"SynthParams.{name}: expected {expected}, got {getattr(params, name)!r}")
+
+
+SYNTH_PRESETS: dict[str, SynthParams] = {
+    "default": SynthParams(),
+    # Small caps: 20k to 500k shares a day traded in about 150 trades, so that a median
+    # stock-day has about 100 minutes with a trade; minutes without one leave child orders
+    # nothing to trade against.
+    "thin": SynthParams(adv_range=(2e4, 5e5), price_range=(5.0, 80.0), trades_per_day=150.0),
+}
 
 
 @dataclass(frozen=True)
@@ -331,6 +353,9 @@ def synthesize_market(
     intraday_share = 1 - params.overnight_share
     compensator = (params.drift - 0.5 * total_var) * intraday_share
     phi = 0.5 ** (1 / params.intraday_half_life)
+    trade_size = None
+    if params.trades_per_day > 0:
+        trade_size = np.maximum(np.round(universe.adv / params.trades_per_day), 1.0)
     price = np.empty((len(day_range), minutes, n_stocks))
     volume = np.empty_like(price)
 
@@ -362,6 +387,10 @@ def synthesize_market(
                 price[d - day_range.start],
                 volume[d - day_range.start],
             )
+            if trade_size is not None:  # its own stream: continuous markets keep their bytes
+                day_volume = volume[d - day_range.start]
+                trades = _generator(root, _TRADES, d).poisson(day_volume / trade_size)
+                np.multiply(trades, trade_size, out=day_volume)
 
     blocks = [day_range[i : i + _DAYS_PER_TASK] for i in range(0, len(day_range), _DAYS_PER_TASK)]
     if workers == 1:

@@ -39,6 +39,8 @@ EPISODE_COLUMNS = {
     "shortfall": "number",
     "cost": "number",
 }
+# Read when present: runs written before unfilled shares were charged have none (zeros).
+OPTIONAL_EPISODE_COLUMNS = {"opportunity_cost": "number", "penalty_cost": "number"}
 DECISION_COLUMNS = {
     "variant_id": "label",
     "fold": "int",
@@ -138,7 +140,7 @@ def load_run(run_dir: str | Path) -> RunResults:
         )
     manifest = _read_manifest(path / MANIFEST)
     strategies, baselines, variants, sweep_paths = _manifest_fields(manifest, path / MANIFEST)
-    episodes = _read_parquet(path / EPISODES, EPISODE_COLUMNS)
+    episodes = _read_parquet(path / EPISODES, EPISODE_COLUMNS, OPTIONAL_EPISODE_COLUMNS)
     decisions = _read_parquet(path / DECISIONS, DECISION_COLUMNS)
     _check_episodes(episodes, strategies, variants, path / EPISODES)
     _check_decisions(decisions, episodes, path / DECISIONS)
@@ -238,9 +240,13 @@ def parse_label(label: str, paths: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _read_parquet(file: Path, columns: dict[str, str]) -> pd.DataFrame:
+def _read_parquet(
+    file: Path, columns: dict[str, str], optional: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The ``columns`` of ``file``, checked, and those of ``optional`` it has (zeros if not)."""
     import pyarrow.parquet as pq
 
+    optional = optional or {}
     try:
         names = pq.read_schema(file).names
         absent = [c for c in columns if c not in names]
@@ -249,13 +255,16 @@ def _read_parquet(file: Path, columns: dict[str, str]) -> pd.DataFrame:
                 f"{file}: missing column(s) {', '.join(absent)}; "
                 f"expected the run contract's columns {', '.join(columns)}"
             )
-        frame = pd.read_parquet(file, columns=list(columns))
+        present = {c: kind for c, kind in optional.items() if c in names}
+        frame = pd.read_parquet(file, columns=[*columns, *present])
     except ReportError:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types on a corrupt file
         raise ReportError(f"{file}: cannot be read as Parquet ({exc})") from None
-    for column, kind in columns.items():
+    for column, kind in {**columns, **present}.items():
         frame[column] = _coerce(frame[column], kind, file, column)
+    for column in optional.keys() - present.keys():
+        frame[column] = 0.0
     return frame
 
 

@@ -50,7 +50,8 @@ def render_markdown(
         f"{int(overall['days'].max())} test day(s) in all",
         "",
         "Cost: temporary + permanent impact in $ per day (mean over test days), summed over "
-        "stocks for all stocks; bps of the value traded (parent shares × arrival price). "
+        "stocks for all stocks, plus a penalty on shares left unfilled at the close; bps of the "
+        "value traded (parent shares × arrival price, unfilled shares included). "
         "Savings: baseline cost - strategy cost on the same days (positive: the strategy is "
         "cheaper), ± one standard error over days. Every figure is in `summary.csv`.",
         "",
@@ -112,6 +113,7 @@ def _variant_sections(
                 cells += [_pm(row[head], row[se]), _num(row[bps]), _num(row[pct], 1)]
         body.append(cells)
     lines += [*_table(header, body), ""]
+    lines += _unfilled_section(run, overall, level)
     lines += _fold_sections(run, universe, pairs, level)
     stock_rows = rows[(rows["scope"] != UNIVERSE) & (rows["fold"] == ALL_FOLDS)]
     headline = [p for p in pairs if p[0] not in run.baselines] or pairs
@@ -124,6 +126,35 @@ def _variant_sections(
         for title, path in plots.items():
             lines += [f"![{title}]({path})", ""]
     return lines
+
+
+def _unfilled_section(run: RunResults, overall: pd.DataFrame, level: str) -> list[str]:
+    """Shares left at the close, per strategy: only when some were."""
+    if not (overall["unfilled_shares"] > 0).any():
+        return []
+    header = ["Strategy", "Unfilled shares a day", "% of the order", "Opportunity $", "Penalty $"]
+    body = [
+        [
+            s,
+            _big(overall.loc[s, "unfilled_shares"]),
+            _num(overall.loc[s, "unfilled_pct"], 3),
+            _money(overall.loc[s, "opportunity_cost"]),
+            _money(overall.loc[s, "penalty_cost"]),
+        ]
+        for s in run.strategies
+    ]
+    return [
+        f"{level} Unfilled at the close",
+        "",
+        "Minutes without volume left child orders unfilled; what a strategy still held at the "
+        "close is charged an opportunity cost in the shortfall (valued at the close against "
+        "arrival) and a penalty in the cost above (one market order for those shares in the "
+        "day's thinnest traded minute, at most their value), so not trading never ranks "
+        "cheaper than trading.",
+        "",
+        *_table(header, body),
+        "",
+    ]
 
 
 def _fold_sections(

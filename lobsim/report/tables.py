@@ -2,7 +2,8 @@
 
 Definitions (the paper's, Papanicolaou et al. 2023, section 4 and Tables 2-9):
 
-- cost: ``cost`` of the contract (temporary + permanent impact, $), averaged over test days.
+- cost: ``cost`` of the contract (temporary + permanent impact, plus the penalty on shares left
+  unfilled at the close, $), averaged over test days.
   For the whole universe (``scope == "universe"``, ``stock == "ALL"``) the day's costs are
   first summed over stocks, so it is the mean daily cost of the whole program (the paper's
   "$811,433 a day").
@@ -10,7 +11,11 @@ Definitions (the paper's, Papanicolaou et al. 2023, section 4 and Tables 2-9):
   "equity value traded"); daily_volume: mean daily market volume (shares; summed over
   stocks for the universe).
 - bps: 1e4 * mean daily cost / mean daily value traded (a ratio of means, i.e. the
-  value-weighted mean of the episodes' bps, as in the paper's tables).
+  value-weighted mean of the episodes' bps, as in the paper's tables). The value traded is the
+  parent orders' arrival value, unfilled shares included, for every bps of the run.
+- unfilled_shares, unfilled_pct: shares left at the close (mean daily), and their share of the
+  parent orders' shares; opportunity_cost and penalty_cost: what they were charged (the
+  episodes' columns, see ``lobsim.simulate``).
 - savings_vs_B: mean over the same days of (cost of baseline B - cost of the strategy);
   positive means the strategy is cheaper. ``_bps`` divides by the value traded, ``_pct`` by
   the baseline's mean cost, ``_se`` is the standard error of the mean over days (NaN with
@@ -24,22 +29,14 @@ import numpy as np
 import pandas as pd
 
 from lobsim.report.load import RunResults
+from lobsim.simulation.simulate import COST_COLUMNS
 
 ALL_STOCKS = "ALL"
 ALL_FOLDS = "all"
 STOCK, UNIVERSE = "stock", "universe"
 # Episode columns that are averaged over days (and summed over stocks for the universe).
-_SUMMED = (
-    "day_volume",
-    "value_traded",
-    "cost",
-    "temporary_cost",
-    "permanent_cost",
-    "timing_cost",
-    "shortfall",
-    "unfilled",
-)
-_RENAMED = {"day_volume": "daily_volume", "unfilled": "unfilled_shares"}
+_SUMMED = ("day_volume", "value_traded", *COST_COLUMNS, "shares", "unfilled")
+_RENAMED = {"day_volume": "daily_volume", "unfilled": "unfilled_shares", "shares": "parent_shares"}
 KEY_COLUMNS = ("variant", "variant_id", "fold", "scope", "stock", "strategy")
 
 
@@ -66,7 +63,8 @@ def summary_table(run: RunResults) -> pd.DataFrame:
         Columns: variant, variant_id, fold (str), scope ("universe" or "stock": tells the
         universe row from a ticker that happens to be "ALL"), stock, strategy, days, stocks,
         daily_volume, value_traded, cost, cost_bps, cost_se, temporary_cost, permanent_cost,
-        timing_cost, shortfall, shortfall_bps, unfilled_shares, then for each baseline B the
+        timing_cost, opportunity_cost, penalty_cost, shortfall, shortfall_bps,
+        unfilled_shares, unfilled_pct, then for each baseline B the
         four :func:`savings_columns`. Money in $, volumes in shares, see the module docstring.
     """
     daily = _with_savings(_daily(run.episodes), run.baselines)
@@ -91,9 +89,12 @@ def summary_table(run: RunResults) -> pd.DataFrame:
         "temporary_cost",
         "permanent_cost",
         "timing_cost",
+        "opportunity_cost",
+        "penalty_cost",
         "shortfall",
         "shortfall_bps",
         "unfilled_shares",
+        "unfilled_pct",
         *savings,
     ]
     return table[columns].reset_index(drop=True)
@@ -143,6 +144,9 @@ def _stats(daily: pd.DataFrame, baselines: tuple[str, ...], *, by_fold: bool) ->
     value = out["value_traded"].to_numpy()
     out["cost_bps"] = _ratio(1e4 * out["cost"].to_numpy(), value)
     out["shortfall_bps"] = _ratio(1e4 * out["shortfall"].to_numpy(), value)
+    out["unfilled_pct"] = _ratio(
+        100.0 * out["unfilled_shares"].to_numpy(), out["parent_shares"].to_numpy()
+    )
     for b in baselines:
         head, bps, pct, se = savings_columns(b)
         mean = out[head].to_numpy()

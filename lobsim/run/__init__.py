@@ -6,8 +6,9 @@
   variant's label, "base" without a sweep), ``variant_id``, ``fold``, ``strategy`` (the
   scenario's label), then the columns of ``lobsim.simulate(...).episodes`` (stock, day, side,
   shares, shares_filled, unfilled, arrival_price, avg_price, day_volume, temporary_cost,
-  permanent_cost, timing_cost, shortfall, cost, and the five ``*_bps``). ``cost`` (temporary
-  + permanent) is the cost strategies are compared on.
+  permanent_cost, timing_cost, opportunity_cost, penalty_cost, shortfall, cost, and the seven
+  ``*_bps``). ``cost`` (temporary + permanent + the penalty on shares left unfilled at the
+  close) is the cost strategies are compared on; every bps is over shares x arrival price.
 - ``decisions.parquet``: one row per (variant, fold, strategy, stock, decision): the same four
   keys, ``stock``, ``decision`` (k), ``minute`` (t_k), ``inventory`` (mean over the test days
   of the parent's remaining fraction before decision k) and ``child_cost`` (mean over the

@@ -109,24 +109,31 @@ def headline(episodes: pd.DataFrame, labels: tuple[str, ...]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns variant, strategy, cost (mean of ``cost`` over every stock and test day, $),
-        episodes, cost_bps (total cost over total value traded, as in the report); variants in
-        run order, strategies in the scenario's order.
+        episodes, cost_bps (total cost over total value traded, as in the report),
+        unfilled (shares left at the close, in all), unfilled_days (stock-days that left some),
+        unfilled_pct (of the parent orders' shares); variants in run order, strategies in the
+        scenario's order.
     """
     order = {label: i for i, label in enumerate(labels)}
     value = episodes["shares"] * episodes["arrival_price"]
     table = (
-        episodes.assign(_value=value)
+        episodes.assign(_value=value, _left=episodes["unfilled"] > 0)
         .groupby(["variant", "strategy"], sort=False)
         .agg(
             cost=("cost", "mean"),
             _cost=("cost", "sum"),
             _value=("_value", "sum"),
             episodes=("cost", "size"),
+            unfilled=("unfilled", "sum"),
+            unfilled_days=("_left", "sum"),
+            _shares=("shares", "sum"),
         )
         .reset_index()
     )
     # Value-weighted, as the report and the paper's tables: total cost over total value traded.
     table["cost_bps"] = 1e4 * table.pop("_cost") / table.pop("_value")
+    shares = table.pop("_shares").to_numpy(dtype=np.float64)
+    table["unfilled_pct"] = 100.0 * table["unfilled"] / np.maximum(shares, 1.0)
     table["_order"] = table["strategy"].map(order)
     variants = {v: i for i, v in enumerate(pd.unique(episodes["variant"]))}
     table["_variant"] = table["variant"].map(variants)
@@ -134,16 +141,19 @@ def headline(episodes: pd.DataFrame, labels: tuple[str, ...]) -> pd.DataFrame:
 
 
 def format_headline(table: pd.DataFrame) -> str:
-    """The headline table as aligned text."""
+    """The headline table as aligned text (with the unfilled share when some was left)."""
     show_variant = table["variant"].nunique() > 1
+    show_unfilled = bool((table["unfilled"] > 0).any())
     head = (["variant"] if show_variant else []) + ["strategy", "mean daily cost $", "bps"]
+    head += ["unfilled %"] if show_unfilled else []
     rows = [
         ([str(r.variant)] if show_variant else [])
         + [str(r.strategy), f"{r.cost:,.2f}", f"{r.cost_bps:.3f}"]
+        + ([f"{r.unfilled_pct:.3f}"] if show_unfilled else [])
         for r in table.itertuples()
     ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    numeric = len(head) - 2
+    numeric = head.index("mean daily cost $")
 
     def line(cells: list[str]) -> str:
         return "  ".join(
@@ -152,3 +162,16 @@ def format_headline(table: pd.DataFrame) -> str:
         ).rstrip()
 
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def unfilled_warnings(table: pd.DataFrame) -> list[str]:
+    """One warning per (variant,) strategy that left shares unfilled at the close."""
+    show_variant = table["variant"].nunique() > 1
+    return [
+        f"warning: {r.strategy}{f' ({r.variant})' if show_variant else ''} left "
+        f"{int(r.unfilled):,} shares ({r.unfilled_pct:.3g}% of its orders) unfilled at the close "
+        f"on {int(r.unfilled_days)} of {int(r.episodes)} stock-days (minutes without volume); "
+        "they are charged a penalty in cost and an opportunity cost in shortfall"
+        for r in table.itertuples()
+        if r.unfilled > 0
+    ]

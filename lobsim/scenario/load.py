@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lobsim.errors import ScenarioError
+from lobsim.market.synth import SYNTH_PRESETS, SynthParams
 from lobsim.scenario import _toml
 from lobsim.scenario._convert import (
     EXCLUSIVE,
@@ -232,6 +233,8 @@ def _to_scenario(doc: dict[str, Any], base_dir: Path) -> Scenario:
         elif name == _SWEEP:
             kwargs[name] = _sweep(table, doc, base_dir)
         else:
+            if name == "market":
+                table = _with_preset(table)
             kwargs[name] = build(fields[name], table, (name,), base_dir)
     if _STRATEGIES not in kwargs:
         raise ScenarioError("missing [strategies.LABEL]: a scenario needs at least one strategy")
@@ -243,6 +246,27 @@ def _to_scenario(doc: dict[str, Any], base_dir: Path) -> Scenario:
             "file are read from the file's folder)"
         )
     return scenario
+
+
+def _with_preset(market: dict[str, Any]) -> dict[str, Any]:
+    """``market`` with ``synthetic.params`` filled in from ``synthetic.preset`` where the file
+    leaves a parameter out (what the file gives wins)."""
+    synthetic = market.get("synthetic")
+    if not isinstance(synthetic, dict) or synthetic.get("preset") not in SYNTH_PRESETS:
+        return market  # no preset, or one that building the table refuses with a hint
+    preset = SYNTH_PRESETS[synthetic["preset"]]
+    default = SynthParams()
+    params = {
+        f.name: list(v) if isinstance(v := getattr(preset, f.name), tuple) else v
+        for f in dataclasses.fields(SynthParams)
+        if getattr(preset, f.name) != getattr(default, f.name)
+    }
+    given = synthetic.get("params", {})
+    if isinstance(given, dict):
+        params.update(given)
+    else:
+        params = given
+    return {**market, "synthetic": {**synthetic, "params": params}}
 
 
 def scenario_from_dict(

@@ -8,8 +8,8 @@ key's path::
                      description (the question the scenario asks)
     [market]         source = "synthetic" | "file"; path (a bar file, relative to the scenario
                      file) and tickers (a subset) for "file"; [market.synthetic] stocks, days,
-                     seed, volume_mode and [market.synthetic.params] (lobsim.SynthParams) for
-                     "synthetic" (its minutes are schedule.minutes)
+                     seed, volume_mode, preset and [market.synthetic.params]
+                     (lobsim.SynthParams) for "synthetic" (its minutes are schedule.minutes)
     [folds]          train_days, test_days, step_days, count (walk-forward, DESIGN.md section 1)
     [schedule]       minutes, interval, lag (lobsim.Schedule)
     [parent]         side = "sell" | "buy"; fraction_adv or shares (one of them)
@@ -83,12 +83,15 @@ class SyntheticMarketSpec:
 
     ``seed`` None means the run's seed (see :attr:`Scenario.market_seed`). The table
     ``[market.synthetic.params]`` holds :class:`lobsim.market.SynthParams`, same names and
-    checks. The market has ``schedule.minutes`` minutes a day.
+    checks, starting from ``preset`` (``lobsim.market.SYNTH_PRESETS``: "default", or "thin" for
+    small caps with minutes without trades); what the table gives wins. The market has
+    ``schedule.minutes`` minutes a day.
     """
 
     stocks: int = 100
     days: int = 600
     seed: int | None = None
+    preset: Literal["default", "thin"] = "default"
     volume_mode: Literal["stochastic", "deterministic", "constant"] = "stochastic"
     params: SynthParams = field(default_factory=SynthParams)
 

@@ -1,14 +1,15 @@
-"""The simulator's kernels: the child orders of one decision time, chunk by chunk.
+"""The simulator's kernels: the working child orders of one minute, chunk by chunk.
 
 For each episode a kernel rebuilds that minute's book around the impacted mid (only the levels
 the order needs), bulk-loads it into an engine book, sends the market order through the engine
-and accounts for every fill. Episodes are split into chunks, one engine book per chunk, so
+and accounts for every fill. What the book cannot fill (a minute without volume) stays working
+for the next minute's book. Episodes are split into chunks, one engine book per chunk, so
 chunks run on separate threads without sharing a book.
 
 Arguments travel in named records: ``Episodes`` (what is fixed per episode), ``Shape`` (the
-run's book scalars), ``Live`` (what the run updates per episode), ``Orders`` (one decision's
-child orders and their costs), ``Scratch`` (each chunk's engine book and buffers) and
-``FillLog`` (where fills are written when they are recorded).
+run's book scalars), ``Live`` (what the run updates per episode), ``Orders`` (the shares of
+each child order still working and their costs), ``Scratch`` (each chunk's engine book and
+buffers) and ``FillLog`` (where fills are written when they are recorded).
 """
 
 from __future__ import annotations
@@ -78,10 +79,10 @@ class Live(NamedTuple):
 
 
 class Orders(NamedTuple):
-    """One decision's child orders."""
+    """The child orders of one decision, as they work through the minutes until the next."""
 
-    child: np.ndarray  # int64 (E,): shares to trade
-    cost: np.ndarray  # float64 (E,), out: temporary cost of each order (currency)
+    working: np.ndarray  # int64 (E,), in/out: shares not yet filled
+    cost: np.ndarray  # float64 (E,), in/out: temporary cost of each order so far (currency)
 
 
 class Scratch(NamedTuple):
@@ -138,11 +139,11 @@ def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
 
 @njit(cache=True, nogil=True)
 def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
-    """Execute the child orders of episodes lo..hi-1 in minute ``minute`` on engine book c.
+    """Send the working orders of episodes lo..hi-1 into minute ``minute``'s book (engine book c).
 
-    ``mult`` is the minute's depth multiplier. Each order's temporary cost goes to
-    ``orders.cost``; costs, fills and the resilience deficit accumulate in ``live``. Fills are
-    copied into ``log.out`` only when it is not empty.
+    ``mult`` is the minute's depth multiplier. What fills leaves ``orders.working`` and adds its
+    temporary cost to ``orders.cost``; costs, fills and the resilience deficit accumulate in
+    ``live``. Fills are copied into ``log.out`` only when it is not empty.
 
     The caller runs chunks on Python threads (the kernel releases the GIL) rather than under
     ``prange``: inside a parallel region every call that passes an array updates that array's
@@ -152,14 +153,13 @@ def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
     level_prices = scratch.level_prices[c]
     level_qtys = scratch.level_qtys[c]
     fills = scratch.fills[c]
-    child = orders.child
+    working = orders.working
     direction = sh.direction
     acc = live.acc
     for e in range(lo, hi):
-        n = child[e]
+        n = working[e]
         live.status[e] = OK
         live.fill_counts[e] = 0
-        orders.cost[e] = 0.0
         if n <= 0:
             continue
         s, s_imp, deficit, side, nlev = _build_book(
@@ -188,7 +188,8 @@ def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
         acc[e, SHORTFALL] += direction * (notional - filled * s0)  # computed on its own
         acc[e, FILLED] += filled
         acc[e, NOTIONAL] += notional
-        orders.cost[e] = temporary
+        orders.cost[e] += temporary
+        working[e] = n - filled
         live.fill_counts[e] = nf
         live.traded[e] += filled
         # Consumed depth partly missing from the next rebuild, recovering with the half-life.
@@ -197,11 +198,11 @@ def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
 
 
 @njit(cache=True)
-def levels_needed(lo, hi, minute, mult, child, ep, sh, live, level_prices, level_qtys, out):
+def levels_needed(lo, hi, minute, mult, working, ep, sh, live, level_prices, level_qtys, out):
     """Levels the orders of episodes lo..hi-1 will walk (an upper bound on their fills)."""
     for e in range(lo, hi):
         out[e] = 0
-        if child[e] > 0:
+        if working[e] > 0:
             out[e] = _build_book(
-                e, minute, mult, child[e], ep, sh, live, level_prices, level_qtys
+                e, minute, mult, working[e], ep, sh, live, level_prices, level_qtys
             )[4]

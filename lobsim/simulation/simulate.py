@@ -26,7 +26,9 @@ from lobsim.simulation.kernels import (
     NOTIONAL,
     PERMANENT,
     SHORT_BOOK,
+    SHORTFALL,
     TEMPORARY,
+    TIMING,
     Episodes,
     FillLog,
     Live,
@@ -110,11 +112,20 @@ def simulate(
     Returns
     -------
     SimulationResult
-        ``episodes`` columns: stock, day, strategy, side, shares, shares_filled, unfilled,
-        arrival_price, avg_price, day_volume, temporary_cost, permanent_cost, timing_cost,
-        shortfall, cost (= temporary + permanent: what our trading cost, drift excluded),
-        and the same five in bps of shares * arrival_price (``*_bps``; ``cost_bps``).
-        shortfall = temporary + permanent + timing to floating-point precision.
+        ``episodes`` columns: stock, day, strategy, side, shares, shares_filled, unfilled
+        (shares left at the close), arrival_price, avg_price, day_volume, temporary_cost,
+        permanent_cost, timing_cost, opportunity_cost (the unfilled shares valued at the
+        close against arrival), penalty_cost (the ranked charge for them, see
+        :func:`_unfilled_costs`), shortfall (Perold's: temporary + permanent + timing +
+        opportunity, to floating-point precision), cost (temporary + permanent + penalty: what
+        our trading cost, drift excluded, the figure strategies are ranked by), and the same
+        seven in bps of shares * arrival_price, the parent order's arrival value, unfilled
+        shares included (``*_bps``, ``_cost`` dropped from the name: ``cost_bps``).
+
+    A child order works from its decision's minute until the next decision (the last one's
+    until the close): what a minute's book cannot fill (a minute without volume) walks the next
+    minute's book, and what is still unfilled at the next decision returns to the inventory
+    the strategy then decides on.
 
     Raises
     ------
@@ -178,18 +189,8 @@ class _Run:
         return slice(d * n, (d + 1) * n)
 
     def record(self, d: int, k: int) -> np.ndarray:
-        """After decision k of day d: refuse an order the book could not hold; the inventory
-        of each stock of the day after the decision."""
+        """The inventory of each stock of day d after decision k's order stopped working."""
         episodes = self.day(d)
-        status = self.live.status[episodes]
-        if status.any():  # OK is 0
-            e = episodes.start + int(np.flatnonzero(status == SHORT_BOOK)[0])
-            raise InputError(
-                f"the child order of {self.orders[k, e]} shares for "
-                f"{self.tickers[self.ep.stock[e]]} on {self.dates[d]} at minute "
-                f"{self.times[k]} needs more than book.max_levels={self.book.max_levels} "
-                "levels; raise max_levels or lower levels_per_eps"
-            )
         after = self.inventory[k + 1, episodes]
         np.subtract(
             self.initial[episodes], self.live.acc[episodes, FILLED], out=after, casting="unsafe"
@@ -326,6 +327,7 @@ class _Engine:
             level_qtys=np.zeros((n_chunks, levels), dtype=np.int64),
             fills=np.zeros((n_chunks, levels + 1), dtype=FILL_DTYPE),
         )
+        self.working = np.zeros(len(run.initial), dtype=np.int64)
         self.record_fills = record_fills
         self._no_log = FillLog(np.zeros(0, dtype=FILL_DTYPE), np.zeros(0, dtype=np.int64))
         self._fill_tables: list[pd.DataFrame] = []
@@ -341,14 +343,24 @@ class _Engine:
             self._pool.shutdown()
 
     def execute(self, d: int, k: int, orders: np.ndarray) -> None:
-        """Trade ``orders`` (N,) of day d at decision k."""
+        """Trade ``orders`` (N,) of day d at decision k, then what they left unfilled in each
+        following minute of the decision's window (:meth:`Schedule.window`)."""
         run = self.run
         episodes = run.day(d)
         run.orders[k, episodes] = orders
-        t = int(run.times[k])
+        working = self.working
+        working[episodes] = orders
+        batch = Orders(working, run.child_cost[k])
+        for t in run.schedule.window(k):
+            if not working[episodes].any():
+                break
+            self._minute(episodes, k, t, batch)
+        working[episodes] = 0  # the rest returns to the inventory
+
+    def _minute(self, episodes: slice, k: int, t: int, batch: Orders) -> None:
+        run = self.run
         mult = run.mult[t - 1]
-        batch = Orders(run.orders[k], run.child_cost[k])
-        log = self._log(episodes, t, mult, batch.child) if self.record_fills else self._no_log
+        log = self._log(episodes, t, mult, batch.working) if self.record_fills else self._no_log
 
         def chunk(c: int) -> None:
             lo, hi = episodes.start + self.bounds[c], episodes.start + self.bounds[c + 1]
@@ -362,19 +374,28 @@ class _Engine:
         for c in range(self.n_chunks):
             if status[c, BK_STATUS]:  # an engine refusal: raise what it was
                 self.books.check(c, "simulating a decision")
+        short = run.live.status[episodes]
+        if short.any():  # OK is 0
+            e = episodes.start + int(np.flatnonzero(short == SHORT_BOOK)[0])
+            raise InputError(
+                f"the child order of {run.orders[k, e]} shares for "
+                f"{run.tickers[run.ep.stock[e]]} on {run.dates[run.ep.day[e]]} (decision at "
+                f"minute {run.times[k]}) needs more than book.max_levels={run.book.max_levels} "
+                f"levels in minute {t}; raise max_levels or lower levels_per_eps"
+            )
         if self.record_fills:
             self._fill_tables.append(_fills_frame(run, episodes, k, t, log))
 
-    def _log(self, episodes: slice, t: int, mult: float, child: np.ndarray) -> FillLog:
+    def _log(self, episodes: slice, t: int, mult: float, working: np.ndarray) -> FillLog:
         """A fill log sized by the levels each order of the day will walk."""
         run = self.run
-        need = np.zeros(len(child), dtype=np.int64)
+        need = np.zeros(len(working), dtype=np.int64)
         levels_needed(
             episodes.start,
             episodes.stop,
             t,
             mult,
-            child,
+            working,
             run.ep,
             run.sh,
             run.live,
@@ -382,7 +403,7 @@ class _Engine:
             self.scratch.level_qtys[0],
             need,
         )
-        offsets = np.zeros(len(child), dtype=np.int64)
+        offsets = np.zeros(len(working), dtype=np.int64)
         day_need = need[episodes]
         offsets[episodes] = np.concatenate(([0], np.cumsum(day_need)[:-1]))
         return FillLog(np.zeros(int(day_need.sum()), dtype=FILL_DTYPE), offsets)
@@ -417,6 +438,7 @@ def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
     ep = run.ep
     s0 = ep.s0
     filled = acc[:, FILLED]
+    unfilled = run.inventory[-1]
     frame = pd.DataFrame(
         {
             "stock": np.asarray(panel.tickers, dtype=object)[ep.stock],
@@ -425,7 +447,7 @@ def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
             "side": "sell" if run.side == SELL else "buy",
             "shares": run.initial,
             "shares_filled": filled.astype(np.int64),
-            "unfilled": run.inventory[-1],
+            "unfilled": unfilled,
             "arrival_price": s0,
             "avg_price": np.divide(
                 acc[:, NOTIONAL], filled, out=np.full(len(s0), np.nan), where=filled > 0
@@ -433,13 +455,60 @@ def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
             "day_volume": ep.volume.sum(axis=1)[ep.day, ep.stock],
         }
     )
-    costs = ("temporary_cost", "permanent_cost", "timing_cost", "shortfall")
-    for col in costs:
-        frame[col] = acc[:, ACC_COLUMNS.index(col)]
-    frame["cost"] = acc[:, TEMPORARY] + acc[:, PERMANENT]
+    opportunity, penalty = _unfilled_costs(run, unfilled)
+    frame["temporary_cost"] = acc[:, TEMPORARY]
+    frame["permanent_cost"] = acc[:, PERMANENT]
+    frame["timing_cost"] = acc[:, TIMING]
+    frame["opportunity_cost"] = opportunity
+    frame["penalty_cost"] = penalty
+    frame["shortfall"] = acc[:, SHORTFALL] + opportunity
+    frame["cost"] = acc[:, TEMPORARY] + acc[:, PERMANENT] + penalty
     notional0 = run.initial * s0
     with np.errstate(divide="ignore", invalid="ignore"):
-        for col in (*costs, "cost"):
+        for col in COST_COLUMNS:
             bps = np.where(notional0 > 0, 1e4 * frame[col].to_numpy() / notional0, 0.0)
             frame[col.replace("_cost", "") + "_bps"] = bps
     return frame
+
+
+# Episode columns in currency; each has a ``*_bps`` twin (``_cost`` dropped from the name).
+COST_COLUMNS = (
+    "temporary_cost",
+    "permanent_cost",
+    "timing_cost",
+    "opportunity_cost",
+    "penalty_cost",
+    "shortfall",
+    "cost",
+)
+
+
+def _unfilled_costs(run: _Run, unfilled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the shares left at the close cost each episode: (opportunity, penalty), currency.
+
+    Opportunity (Perold 1988): the unfilled shares valued at the close, the impacted mid of the
+    last minute, against arrival; it is part of the shortfall and may be a gain. Penalty: what
+    the book model charges one market order for them in the day's thinnest traded minute,
+    eps (1+a)/(2+a) S0 u**p V_min**(1-p) with V_min that minute's book volume, capped at the
+    shares' arrival value u S0 (their whole value when the day had no traded minute). The
+    power-law cost is convex and superadditive, so this is at least what those shares would
+    have cost traded on their own in any of the day's traded minutes, in one order or several:
+    leaving shares unfilled never ranks cheaper than trading them.
+    """
+    n_ep = len(unfilled)
+    if not unfilled.any():
+        return np.zeros(n_ep), np.zeros(n_ep)
+    ep, sh = run.ep, run.sh
+    u = unfilled.astype(np.float64)
+    close = ep.price[ep.day, -1, ep.stock]
+    close = close * (1.0 + sh.direction * sh.g * run.live.traded / ep.adv[ep.stock])
+    opportunity = sh.direction * u * (close - ep.s0)
+    book = ep.volume * run.mult[None, :, None]  # (D, M, N): the depth scale of each minute
+    thinnest = np.where(book > 0, book, np.inf).min(axis=1)[ep.day, ep.stock]
+    a = sh.alpha
+    p = (2.0 + a) / (1.0 + a)
+    value = u * ep.s0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        walk = ep.eps[ep.stock] * (1.0 + a) / (2.0 + a) * ep.s0 * u**p * thinnest ** (1.0 - p)
+    penalty = np.where(np.isfinite(thinnest) & (u > 0), np.minimum(walk, value), value)
+    return opportunity, penalty

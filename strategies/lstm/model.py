@@ -65,6 +65,14 @@ def child_fractions(z: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
     return torch.cat([before * torch.sigmoid(-logit), held[-1:]], dim=0)
 
 
+def holdings_path(z: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """The planned holdings [1, H_0, ..., H_{K-2}, 0], fractions of the parent order before
+    each decision and after the last: Tensor (K + 1, D, N) from the inputs of
+    :func:`child_fractions`."""
+    held = torch.cumprod(torch.sigmoid(base + z), dim=0)
+    return torch.cat([torch.ones_like(held[:1]), held, torch.zeros_like(held[:1])], dim=0)
+
+
 def powerlaw_cost(
     fractions: torch.Tensor, scale: torch.Tensor, log_qv: torch.Tensor, alpha: float | torch.Tensor
 ) -> torch.Tensor:

@@ -303,6 +303,7 @@ class LSTM:
                 self.base_,
                 self.loss,
                 device,
+                alpha=self.alpha_,
             )
 
         fit_days = days(slice(0, split))

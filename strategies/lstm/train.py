@@ -2,7 +2,11 @@
 
 The objective is the closed-form walk cost of the schedule (DESIGN.md section 1) over the K
 decisions, each child order at its bar's mid S and volume V, eps per stock from the run's book
-model; it is averaged over days and over the stocks with a parent order. ``loss="bps"`` (the
+model; it is averaged over days and over the stocks with a parent order. It follows the
+simulator's execution rules (:meth:`lobsim.Schedule.fill_bars`): an order fills in the first bar
+of its window with volume; where no bar of the window has any, nothing fills and the shares
+stay in the inventory, which the next decision's target then covers; what is left after the
+last decision is charged the simulator's penalty (:func:`lobsim.simulate`). ``loss="bps"`` (the
 default) measures each episode in basis points of its order's value Q S0 (S0 the arrival
 price, as the simulator's ``cost_bps``), so every stock weighs the same; ``loss="dollars"``
 sums currency, which lets the expensive stocks dominate.
@@ -21,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from lobsim.strategies.lstm.features import day_features
-from lobsim.strategies.lstm.model import child_fractions, powerlaw_cost
+from lobsim.strategies.lstm.model import child_fractions, holdings_path, powerlaw_cost
 
 LOSSES = ("bps", "dollars")
 
@@ -42,6 +46,8 @@ class DaySet:
         eps S Q of each traded bar in the loss's unit.
     log_qv : Tensor(float32, (K, D, N))
         log(Q / V) of each traded bar.
+    carry : Carry or None
+        Where some window has no volume (None: every order fills in its own bar).
     """
 
     x: torch.Tensor
@@ -49,6 +55,7 @@ class DaySet:
     base: torch.Tensor
     scale: torch.Tensor
     log_qv: torch.Tensor
+    carry: Carry | None = None
 
     @property
     def n_days(self) -> int:
@@ -61,6 +68,7 @@ class DaySet:
             self.base[:, index],
             self.scale[:, index],
             self.log_qv[:, index],
+            None if self.carry is None else self.carry.select(index, slice(None)),
         )
 
     def permuted(self, perm: torch.Tensor) -> DaySet:
@@ -81,6 +89,47 @@ class DaySet:
             self.base[:, day, perm],
             self.scale[:, day, perm],
             self.log_qv[:, day, perm],
+            None if self.carry is None else self.carry.select(day, perm),
+        )
+
+
+@dataclass
+class Carry:
+    """What the loss needs on days where some order does not fill in its window.
+
+    Attributes
+    ----------
+    source : Tensor(int64, (K + 1, D, N))
+        Row of the holdings path [1, H_0, ..., H_{K-2}, 0] that decision k (k = K: the close)
+        still holds: one past the last earlier decision whose order filled (0 if none did).
+    filled : Tensor(float32, (K, D, N))
+        1 where decision k's order fills, else 0.
+    penalty_scale, cap : Tensor(float32, (D, N))
+        The penalty on a fraction u of the order left at the close is
+        min(penalty_scale (1+a)/(2+a) exp((p-1) log_qv_min) u**p, cap u), in the loss's unit.
+    log_qv_min : Tensor(float32, (D, N))
+        log(Q / V_min), V_min the day's thinnest traded minute (large without one).
+    alpha : float
+        The book shape of the penalty.
+    """
+
+    source: torch.Tensor
+    filled: torch.Tensor
+    penalty_scale: torch.Tensor
+    cap: torch.Tensor
+    log_qv_min: torch.Tensor
+    alpha: float
+
+    def select(self, days, stocks) -> Carry:
+        """The same at [days, stocks]: day indices and a slice, or (D, 1) days and a (D, N)
+        permutation of the stocks."""
+        return Carry(
+            self.source[:, days, stocks],
+            self.filled[:, days, stocks],
+            self.penalty_scale[days, stocks],
+            self.cap[days, stocks],
+            self.log_qv_min[days, stocks],
+            self.alpha,
         )
 
 
@@ -94,11 +143,13 @@ def day_set(
     base: np.ndarray,
     loss: str,
     device: torch.device,
+    alpha: float = 0.5,
 ) -> DaySet:
     """The tensors of whole days (price, volume: float64 (D, M, N)) for training or validation.
 
     ``normaliser`` holds the arrays of :mod:`lobsim.strategies.lstm.features` (profile, floor,
-    twap, vwap); ``base`` is VWAP's keep logits (K - 1, N).
+    twap, vwap); ``base`` is VWAP's keep logits (K - 1, N); ``alpha`` the book's shape, for the
+    penalty on what is left at the close.
     """
     times = schedule.decision_times
     rows = times[:-1] - schedule.lag
@@ -112,8 +163,12 @@ def day_set(
         normaliser["twap"],
         normaliser["vwap"],
     )
-    s_trade = price[:, times - 1, :].transpose(1, 0, 2)  # (K, D, N)
-    v_trade = np.maximum(volume[:, times - 1, :], 1.0).transpose(1, 0, 2)
+    fill_bar = schedule.fill_bars(volume)  # (D, K, N)
+    filled = fill_bar > 0
+    # The bar each order trades in (its own where it does not fill: it then costs nothing).
+    bar = np.where(filled, fill_bar, times[None, :, None]) - 1
+    s_trade = np.take_along_axis(price, bar, axis=1).transpose(1, 0, 2)  # (K, D, N)
+    v_trade = np.maximum(np.take_along_axis(volume, bar, axis=1), 1.0).transpose(1, 0, 2)
     s0 = price[:, max(int(times[0]) - 1, 1) - 1, :]  # the simulator's arrival price
     q = np.maximum(parent.astype(np.float64), 1.0)
     if loss == "bps":
@@ -126,13 +181,41 @@ def day_set(
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
 
+    carry = None
+    if not filled.all():
+        # The close's penalty in the loss's unit: 1e4 eps u**p ... for bps, eps S0 Q ... for $.
+        value = np.where(parent > 0, 1e4 if loss == "bps" else s0 * q, 0.0) * np.ones_like(s0)
+        thinnest = np.where(volume > 0, volume, np.inf).min(axis=1)  # (D, N)
+        log_qv_min = np.where(np.isfinite(thinnest), np.log(q / np.maximum(thinnest, 1.0)), 80.0)
+        carry = Carry(
+            source=torch.as_tensor(_sources(filled), dtype=torch.long, device=device),
+            filled=tensor(filled.transpose(1, 0, 2)),
+            penalty_scale=tensor(value * eps),
+            cap=tensor(value),
+            log_qv_min=tensor(log_qv_min),
+            alpha=float(alpha),
+        )
     return DaySet(
         x=tensor(x.transpose(1, 0, 2)),
         rows=torch.as_tensor(rows, dtype=torch.long, device=device),
         base=tensor(np.broadcast_to(base[:, None, :], (len(rows), price.shape[0], base.shape[1]))),
         scale=tensor(scale),
         log_qv=tensor(log_qv),
+        carry=carry,
     )
+
+
+def _sources(filled: np.ndarray) -> np.ndarray:
+    """(K + 1, D, N): for each decision k (and the close, k = K), one past the last earlier
+    decision whose order filled, 0 if none did (see :class:`Carry`)."""
+    n_days, n_dec, n_stocks = filled.shape
+    out = np.zeros((n_dec + 1, n_days, n_stocks), dtype=np.int64)
+    last = np.zeros((n_days, n_stocks), dtype=np.int64)
+    for k in range(n_dec):
+        out[k] = last
+        last = np.where(filled[:, k, :], k + 1, last)
+    out[n_dec] = last
+    return out
 
 
 def schedule_cost(net, data: DaySet, alpha, stocks: slice = slice(None)) -> torch.Tensor:
@@ -141,9 +224,27 @@ def schedule_cost(net, data: DaySet, alpha, stocks: slice = slice(None)) -> torc
         z, _ = net(data.x)
     else:
         z, _ = net(data.x, stocks=stocks)
-    fractions = child_fractions(z[data.rows], data.base[:, :, stocks])
+    logits = z[data.rows]
+    base = data.base[:, :, stocks]
+    fractions = child_fractions(logits, base)
     alpha = alpha if isinstance(alpha, float) else alpha[:, :, stocks]
-    return powerlaw_cost(fractions, data.scale[:, :, stocks], data.log_qv[:, :, stocks], alpha)
+    scale, log_qv = data.scale[:, :, stocks], data.log_qv[:, :, stocks]
+    if data.carry is None:
+        return powerlaw_cost(fractions, scale, log_qv, alpha)
+    carry = data.carry.select(slice(None), stocks)
+    path = holdings_path(logits, base)  # (K + 1, D, G)
+    k = torch.arange(fractions.shape[0], device=fractions.device)[:, None, None]
+    source = carry.source[:-1]
+    # What decision k sells: the plan's step where every earlier order filled (exact for tiny
+    # sales), else everything the plan meant to sell since the last order that filled.
+    behind = (path.gather(0, source) - path[1:]).clamp_min(0.0)
+    child = torch.where(source == k, fractions, behind) * carry.filled
+    walk = powerlaw_cost(child, scale, log_qv, alpha)
+    left = path.gather(0, carry.source[-1:])[0] * (1.0 - carry.filled[-1])
+    a = carry.alpha
+    p = (2.0 + a) / (1.0 + a)
+    charge = carry.penalty_scale * (1.0 + a) / (2.0 + a) * torch.exp((p - 1.0) * carry.log_qv_min)
+    return walk + torch.minimum(charge * left.pow(p), carry.cap * left)
 
 
 @dataclass

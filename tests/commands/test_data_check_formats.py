@@ -18,7 +18,7 @@ def test_check_prints_each_assumption_on_its_own_line(tmp_path, capsys):
     assert "  format: headerless vendor file (comma, FirstRate style)" in out
     assert (
         "  time zone: timestamps without offset read as America/New_York, exchange time "
-        "(assumed; --tz to change)"
+        "(assumed; --tz or market.load.tz to change)"
     ) in out
     assert (
         "  bars stamped by the start of their minute (detected: the opening volume lands on "

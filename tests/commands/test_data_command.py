@@ -106,3 +106,18 @@ def test_data_is_listed_in_the_help(capsys):
         main(["--help"])
 
     assert "data" in capsys.readouterr().out
+
+
+def test_synth_thin_preset_writes_minutes_without_volume_and_check_counts_them(tmp_path, capsys):
+    out = tmp_path / "thin.parquet"
+
+    code = main(["data", "synth", "--stocks", "3", "--days", "4", "--preset", "thin",
+                 "--out", str(out)])  # fmt: skip
+
+    assert code == 0
+    assert "thin preset" in capsys.readouterr().out
+    panel = load_bars(out)
+    quiet = int((panel.volume == 0).sum())
+    assert 0.5 < quiet / panel.volume.size < 0.9
+    assert main(["data", "check", str(out)]) == 0
+    assert f"minutes without volume: {quiet:,} of {panel.volume.size:,}" in capsys.readouterr().out

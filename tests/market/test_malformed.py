@@ -273,7 +273,7 @@ CASES = [
         "not a number: 'n/a'",
         options=VENDOR,
     ),
-    Case("vendor_without_ticker", _vendor(), 1, None, "needs its ticker, pass ticker="),
+    Case("vendor_without_ticker", _vendor(), 1, None, "needs its ticker, pass --ticker NAME"),
 ]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from lobsim import InputError, SynthParams, synthesize_market
-from lobsim.market import synthetic_universe
+from lobsim.market import SYNTH_PRESETS, synthetic_universe
 
 N_STOCKS, N_DAYS, MINUTES = 16, 40, 390
 
@@ -237,3 +239,34 @@ def test_bad_arguments_are_refused(kwargs, fragment):
 def test_bad_calibration_is_refused_naming_the_field(field, value):
     with pytest.raises(InputError, match=field):
         SynthParams(**{field: value})
+
+
+def test_thin_preset_trades_in_whole_trades_and_keeps_expected_volume():
+    thin = SYNTH_PRESETS["thin"]
+    discrete = synthesize_market(6, 30, seed=4, params=thin)
+    continuous = synthesize_market(
+        6, 30, seed=4, params=dataclasses.replace(thin, trades_per_day=0.0)
+    )
+    size = np.maximum(np.round(synthetic_universe(6, seed=4, params=thin).adv / 150.0), 1.0)
+
+    trades = discrete.volume / size
+    np.testing.assert_array_equal(trades, np.round(trades))  # whole trades only
+    traded = (discrete.volume > 0).sum(axis=1)
+    assert 70 <= np.median(traded) <= 130  # about 100 minutes a day with a trade
+    assert (continuous.volume > 0).all()
+    np.testing.assert_array_equal(discrete.price, continuous.price)
+    # Poisson around the continuous volume: the same mean, within a few percent over 30 days.
+    ratio = discrete.volume.sum() / continuous.volume.sum()
+    assert 0.95 < ratio < 1.05
+
+
+def test_trades_per_day_zero_keeps_the_continuous_market_bytes():
+    default = synthesize_market(3, 4, seed=8)
+    explicit = synthesize_market(3, 4, seed=8, params=SynthParams(trades_per_day=0.0))
+
+    np.testing.assert_array_equal(default.volume, explicit.volume)
+
+
+def test_negative_trades_per_day_is_refused():
+    with pytest.raises(InputError, match=r"SynthParams\.trades_per_day"):
+        SynthParams(trades_per_day=-1.0)

@@ -144,3 +144,14 @@ def test_parse_label_reads_each_swept_value():
 
 def test_parse_label_gives_nothing_for_a_label_of_other_keys():
     assert parse_label("book.tick=0.01", ("book.alpha_noise",)) == {}
+
+
+def test_a_run_without_the_unfilled_charges_reads_them_as_zero(tmp_path):
+    # Runs written before unfilled shares were charged have no such columns.
+    episodes, decisions, manifest = random_frames()
+    assert "penalty_cost" not in episodes
+
+    run = load_run(write_run_dir(tmp_path / "old", episodes, decisions, manifest))
+
+    assert (run.episodes["penalty_cost"] == 0).all()
+    assert (run.episodes["opportunity_cost"] == 0).all()

@@ -72,3 +72,28 @@ def test_a_sweep_lists_every_variant_first(tmp_path):
 
 def test_a_single_variant_has_no_sweep_section(tmp_path):
     assert "## Sweep" not in _markdown(tmp_path)
+
+
+def test_nothing_left_at_the_close_adds_no_section(tmp_path):
+    assert "Unfilled at the close" not in _markdown(tmp_path)
+
+
+def test_shares_left_at_the_close_get_a_section_per_strategy(tmp_path):
+    episodes, decisions, manifest = random_frames()
+    vwap = episodes["strategy"] == "vwap"
+    episodes.loc[vwap, "unfilled"] = episodes.loc[vwap, "shares"] // 10
+    episodes["opportunity_cost"] = 0.0
+    episodes["penalty_cost"] = 0.0
+    episodes.loc[vwap, "penalty_cost"] = 5.0
+    run = load_run(write_run_dir(tmp_path / "run", episodes, decisions, manifest))
+    summary = summary_table(run)
+
+    rows = _section(render_markdown(run, summary, plots={}), "## Unfilled at the close")
+
+    cells = {row.split("|")[1].strip(): row.split("|")[3].strip() for row in rows}
+    assert set(cells) == {"twap", "vwap", "lstm"}
+    assert cells["twap"] == "0.000"
+    overall = summary[(summary.scope == "universe") & (summary.fold == "all")]
+    pct = overall.set_index("strategy").loc["vwap", "unfilled_pct"]
+    assert 9.0 < pct <= 10.0  # a tenth of each order, rounded down to whole shares
+    assert cells["vwap"] == f"{pct:.3f}"

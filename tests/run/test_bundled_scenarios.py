@@ -19,6 +19,7 @@ EXPECTED = {
     "stress_tick",
     "stress_permanent",
     "stress_volume_shocks",
+    "thin_market",
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from lobsim import BookModel, InputError, Schedule, TrainData, simulate, synthesize_market
 from lobsim.run import build_plan, run_task, strategy_seed
-from lobsim.run.assemble import headline
+from lobsim.run.assemble import format_headline, headline, unfilled_warnings
 from lobsim.run.task import DECISIONS, EPISODES, book_seed, is_done, parent_orders
 from lobsim.scenario import parse_scenario
 from lobsim.strategies.vwap import VWAP
@@ -54,8 +54,9 @@ def test_episode_columns_are_the_contract(tmp_path):
     episodes, _ = _run(_plan(tmp_path, TINY, "folds.count=1").tasks[0])
     contract = (
         "variant variant_id fold strategy stock day side shares shares_filled unfilled "
-        "arrival_price avg_price day_volume temporary_cost permanent_cost timing_cost shortfall "
-        "cost temporary_bps permanent_bps timing_bps shortfall_bps cost_bps"
+        "arrival_price avg_price day_volume temporary_cost permanent_cost timing_cost "
+        "opportunity_cost penalty_cost shortfall cost temporary_bps permanent_bps timing_bps "
+        "opportunity_bps penalty_bps shortfall_bps cost_bps"
     ).split()
     assert list(episodes.columns) == contract
 
@@ -174,3 +175,24 @@ def test_the_printed_headline_agrees_with_the_report(clean_run):
     np.testing.assert_allclose(
         table.cost.to_numpy() * overall.stocks.to_numpy(), overall.cost.to_numpy()
     )
+
+
+def test_the_headline_shows_what_was_left_unfilled_only_when_something_was(clean_run):
+    episodes = pd.read_parquet(clean_run / "episodes.parquet")
+    labels = tuple(pd.unique(episodes.strategy))
+    plain = format_headline(headline(episodes, labels))
+    assert "unfilled" not in plain and not unfilled_warnings(headline(episodes, labels))
+
+    first = episodes.strategy == labels[0]
+    episodes.loc[first, "unfilled"] = episodes.loc[first, "shares"] // 4
+    table = headline(episodes, labels)
+    text = format_headline(table).splitlines()
+
+    assert text[0].split()[-2:] == ["unfilled", "%"]
+    row = text[2].split()
+    assert row[0] == labels[0] and 24.0 < float(row[-1]) <= 25.0
+    assert all(line.split()[-1] == "0.000" for line in text[3:])
+    assert len({len(line) for line in text}) == 1  # every column right-aligned
+    (warning,) = unfilled_warnings(table)
+    assert warning.startswith(f"warning: {labels[0]} left ")
+    assert f"on {int(first.sum())} of {int(first.sum())} stock-days" in warning

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from lobsim import ScenarioError
+from lobsim.market import SYNTH_PRESETS
 from lobsim.scenario import load_scenario, parse_scenario, scenario_from_dict
+from lobsim.scenario.schema import SyntheticMarketSpec
 
 
 def test_minimal_scenario_takes_the_design_defaults(minimal_text):
@@ -170,3 +174,34 @@ def test_dict_given_is_not_modified(minimal_text):
 def test_scalar_for_a_number_or_array_names_both(minimal_text):
     with pytest.raises(ScenarioError, match=r"book\.epsilon: expected a number or an array of"):
         parse_scenario(minimal_text + '\n[book]\nepsilon = "small"\n')
+
+
+def test_a_preset_fills_the_synthetic_parameters_the_file_leaves_out(minimal_text):
+    text = minimal_text.replace("days = 120", 'days = 120\npreset = "thin"')
+    text += "\n[market.synthetic.params]\nadv_range = [1e4, 2e4]\n"
+
+    params = parse_scenario(text).market.synthetic.params
+
+    assert params.trades_per_day == SYNTH_PRESETS["thin"].trades_per_day
+    assert params.price_range == SYNTH_PRESETS["thin"].price_range
+    assert params.adv_range == (1e4, 2e4)  # what the file gives wins
+
+
+def test_a_preset_parameter_can_be_set_back_to_its_default(minimal_text):
+    text = minimal_text.replace("days = 120", 'days = 120\npreset = "thin"')
+    text += "\n[market.synthetic.params]\ntrades_per_day = 0.0\n"
+
+    assert parse_scenario(text).market.synthetic.params.trades_per_day == 0.0
+
+
+def test_an_unknown_preset_is_refused_with_a_suggestion(minimal_text):
+    text = minimal_text.replace("days = 120", 'days = 120\npreset = "thn"')
+
+    with pytest.raises(ScenarioError, match=r"market\.synthetic\.preset.*did you mean \"thin\""):
+        parse_scenario(text)
+
+
+def test_the_schema_lists_every_preset():
+    hint = typing.get_type_hints(SyntheticMarketSpec)["preset"]
+
+    assert typing.get_args(hint) == tuple(SYNTH_PRESETS)

@@ -13,6 +13,7 @@ from lobsim import (
     simulate,
     walk_costs_in_minute,
 )
+from tests.simulation.strategies import TWAP, Fixed
 
 MINUTES = 30
 SCHEDULE = Schedule(minutes=MINUTES, interval=5, lag=1)
@@ -27,18 +28,6 @@ def make_panel(days=3, stocks=2, seed=0, drift=0.0):
     return MarketPanel(price, volume, [f"S{i}" for i in range(stocks)], dates)
 
 
-class Fixed:
-    """Target remaining inventory given as a function of the observation."""
-
-    def __init__(self, fn, name="fixed"):
-        self.fn = fn
-        self.name = name
-
-    def decide(self, obs):
-        return self.fn(obs)
-
-
-TWAP = Fixed(lambda o: o.initial * (1 - (o.k + 1) / o.schedule.n_decisions), "twap")
 BOOK = BookModel(epsilon=1e-3, levels_per_eps=100)
 PARENT = np.array([30_000, 12_000])
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lobsim import MarketPanel, Schedule, TrainData, simulate, synthesize_market
+from lobsim.market import SYNTH_PRESETS
 
 
 @dataclass
@@ -34,7 +35,7 @@ class SmallFold:
         )
 
     def cost(self, strategy) -> np.ndarray:
-        """Cost (temporary + permanent, $) of every test episode, stock-major within a day."""
+        """Cost (temporary + permanent + penalty, $) of every test episode, stock-major by day."""
         return self.simulate(strategy).episodes["cost"].to_numpy()
 
     def held(self, strategy, panel: MarketPanel | None = None) -> np.ndarray:
@@ -55,6 +56,7 @@ def make_fold(
     schedule: Schedule | None = None,
     market: MarketPanel | None = None,
     permanent_impact: float = 0.0,
+    preset: str = "default",
 ) -> SmallFold:
     """A fold of a synthetic market (or of ``market``), parents 5% of training ADV."""
     schedule = schedule or Schedule()
@@ -65,6 +67,7 @@ def make_fold(
             minutes=schedule.minutes,
             seed=seed,
             volume_mode=volume_mode,
+            params=SYNTH_PRESETS[preset],
         )
     train = market.days(0, train_days)
     data = TrainData.for_training_days(

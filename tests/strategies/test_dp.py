@@ -21,20 +21,23 @@ def fold():
 def effective_volume_policy(dp: DynamicProgramming) -> np.ndarray:
     """The risk-neutral optimum by its closed form, independently of the kernels.
 
-    J_k(q, b) = A_k(b) q**p; keeping theta q costs c (1 - theta)**p + theta**p Abar, minimised
-    by theta = U / (W + U) with W = c**(-1/phi), U = Abar**(-1/phi), and then
-    A_k = (W + U)**(-phi). Returns theta, (N, K - 1, B).
+    J_k(q, b) = A_k(b) q**p. With f the probability that the order fills (cost c already
+    weighted by it), keeping theta q costs c (1 - theta)**p + f theta**p Abar + (1 - f) Abar,
+    minimised by theta = U / (W + U) with W = c**(-1/phi), U = (f Abar)**(-1/phi), and then
+    A_k = (W + U)**(-phi) + (1 - f) Abar; A_{K-1} = c + (1 - f) penalty. Returns theta,
+    (N, K - 1, B).
     """
     phi = dp.power_ - 1.0
-    cost, trans = dp.cost_, dp.transition_
+    cost, fill, trans = dp.cost_, dp.fill_, dp.transition_
     n_stocks, steps, bins = cost.shape
-    a = cost[:, -1, :]
+    a = cost[:, -1, :] + (1.0 - fill[:, -1, :]) * dp.penalty_[:, None]
     theta = np.empty((n_stocks, steps - 1, bins))
     for k in range(steps - 2, -1, -1):
-        future = np.einsum("ibc,ic->ib", trans, a) ** (-1.0 / phi)
+        ahead = np.einsum("ibc,ic->ib", trans, a)
+        future = (fill[:, k, :] * ahead) ** (-1.0 / phi)
         now = cost[:, k, :] ** (-1.0 / phi)
         theta[:, k] = future / (now + future)
-        a = (now + future) ** (-phi)
+        a = (now + future) ** (-phi) + (1.0 - fill[:, k, :]) * ahead
     return theta
 
 
@@ -57,12 +60,43 @@ def test_risk_neutral_policy_is_the_effective_volume_recursion(fold):
         for b in (0, bins // 2, bins - 1):
             state = np.full(n_stocks, b)
             q = np.full(n_stocks, 0.37)
-            policy_nb(q, stocks, state, k, dp.cost_, dp.risk_, dp.power_, dp.future_,
+            policy_nb(q, stocks, state, k, dp.cost_, dp.fill_, dp.risk_, dp.power_, dp.future_,
                       *dp.grid_, keep)  # fmt: skip
             np.testing.assert_allclose(keep, expected[:, k, b], rtol=1e-9)
 
 
-def test_single_state_is_vwap(fold):
+@pytest.fixture(scope="module")
+def thin_fold():
+    return make_fold(n_stocks=12, train_days=40, test_days=20, seed=5, preset="thin")
+
+
+def test_on_a_thin_market_the_recursion_counts_orders_that_do_not_fill(thin_fold):
+    dp = thin_fold.fitted(DynamicProgramming())
+    assert 0.05 < 1.0 - dp.fill_.mean() < 0.6  # many windows without a trade
+    expected = effective_volume_policy(dp)
+    n_stocks, steps, bins = dp.cost_.shape
+    keep = np.empty(n_stocks)
+    stocks = np.arange(n_stocks)
+
+    for k in (0, 30, steps - 2):
+        for b in (0, bins - 1):
+            q = np.full(n_stocks, 0.37)
+            policy_nb(q, stocks, np.full(n_stocks, b), k, dp.cost_, dp.fill_, dp.risk_,
+                      dp.power_, dp.future_, *dp.grid_, keep)  # fmt: skip
+            np.testing.assert_allclose(keep, expected[:, k, b], rtol=1e-9)
+
+
+def test_on_a_thin_market_it_costs_no_more_than_vwap(thin_fold):
+    dp = thin_fold.simulate(thin_fold.fitted(DynamicProgramming())).episodes
+    vwap = thin_fold.simulate(thin_fold.fitted(VWAP())).episodes
+
+    assert vwap["unfilled"].sum() > 0  # the test has days the last window cannot fill
+    assert dp["cost"].sum() < vwap["cost"].sum()  # penalties for what is left included
+
+
+def test_single_state_is_vwap_where_every_hour_trades_alike():
+    # Volume exactly on its profile: (V / m) ** -phi is 1 at every time of day.
+    fold = make_fold(n_stocks=6, train_days=10, test_days=1, seed=11, volume_mode="deterministic")
     dp = fold.fitted(DynamicProgramming(bins=1))
     done = fold.fitted(VWAP()).done_  # (N, K): VWAP's cumulative fractions
     n_stocks, steps, _ = dp.cost_.shape
@@ -71,8 +105,8 @@ def test_single_state_is_vwap(fold):
 
     for k in range(steps - 1):
         q = np.full(n_stocks, 0.5)
-        policy_nb(q, np.arange(n_stocks), zeros, k, dp.cost_, dp.risk_, dp.power_, dp.future_,
-                  *dp.grid_, keep[k])  # fmt: skip
+        policy_nb(q, np.arange(n_stocks), zeros, k, dp.cost_, dp.fill_, dp.risk_, dp.power_,
+                  dp.future_, *dp.grid_, keep[k])  # fmt: skip
 
     before = np.hstack([np.ones((n_stocks, 1)), 1.0 - done[:, :-2]])
     np.testing.assert_allclose(keep.T, (1.0 - done[:, :-1]) / before, rtol=1e-9)
@@ -90,12 +124,11 @@ def test_with_known_volume_and_risk_aversion_it_is_the_power_law_trajectory():
 
 
 @pytest.mark.parametrize(("factor", "faster"), [(1.6, True), (0.6, False)])
-def test_it_trades_faster_than_vwap_when_volume_runs_above_profile(fold, factor, faster):
+def test_it_trades_faster_when_volume_runs_above_profile(fold, factor, faster):
     dp = fold.fitted(DynamicProgramming())
-    vwap = fold.fitted(VWAP())
-    day = hot_day(fold, factor)
 
-    ahead = fold.held(vwap, day) - fold.held(dp, day)  # sold beyond VWAP, (N, K + 1)
+    # Sold beyond what it sells on a day on profile, (N, K + 1).
+    ahead = fold.held(dp, hot_day(fold, 1.0)) - fold.held(dp, hot_day(fold, factor))
 
     middle = ahead[:, 10:60]
     assert np.all(middle > 0) if faster else np.all(middle < 0)
