@@ -4,7 +4,10 @@ Each subcommand lives in its own module under :mod:`lobsim.commands`, which defi
 (one line), ``add_arguments(parser)`` and ``main(args) -> int``. Modules are imported only when
 their command runs, so ``lobsim --help`` stays fast.
 
-Exit codes: 0 success, 2 bad input (scenario, data, arguments), 1 anything else.
+Exit codes: 0 success; 2 bad input (scenario, data, arguments, a strategy that breaks its
+contract, an unusable --out) or not enough memory for it; 130 interrupted (Ctrl-C or SIGTERM; a
+run resumes with --resume); 1 a failure that is not the user's: a worker process that died, or
+a bug in lobsim (with the traceback and a request to report it).
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
+import traceback
 
 from lobsim._version import __version__
 from lobsim.errors import InputError
@@ -49,18 +55,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    previous = _terminate_as_interrupt()
     try:
         return int(args._module.main(args) or 0)
     except InputError as exc:
         print(f"lobsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"lobsim {args.command}: interrupted", file=sys.stderr)
+        hint = (
+            "; the finished tasks are kept: run again with --resume"
+            if args.command == "run"
+            else ""
+        )
+        print(f"lobsim {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(
+            f"lobsim {args.command}: error: not enough memory for this input (make the market, "
+            "the folds or the book smaller)",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"lobsim {args.command}: internal error: this is a bug in lobsim {__version__}; "
+            "please report it to its maintainers with the command and the traceback above",
+            file=sys.stderr,
+        )
+        return 1
     except BrokenPipeError:
         # The reader went away (`lobsim ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt():
+    """Handle SIGTERM as Ctrl-C (clean up, exit 130); returns the handler it replaced, or None
+    outside the main thread, where Python cannot install one."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,15 @@ finish differs, and the assembly does not depend on it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -65,22 +72,88 @@ def execute(
 
 def _pool(tasks: Sequence[TaskSpec], on_done: OnDone, workers: int) -> None:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-        pending = {pool.submit(run_task, spec): spec for spec in tasks}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    spec = pending.pop(future)
-                    on_done(spec, future.result())
-        except BrokenProcessPool as exc:
-            raise RunError(
-                f"a worker process died while running tasks ({exc}); the tasks that finished "
-                "are kept: run again with --resume to finish the others"
-            ) from None
-        finally:
-            for future in pending:
-                future.cancel()
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)),
+        mp_context=context,
+        initializer=follow_driver,
+        initargs=(os.getpid(),),
+    )
+    pending = {pool.submit(run_task, spec): spec for spec in tasks}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = pending.pop(future)
+                on_done(spec, future.result())
+    except BrokenProcessPool as exc:
+        raise RunError(
+            f"a worker process died while running tasks ({exc}); the tasks that finished "
+            "are kept: run again with --resume to finish the others"
+        ) from None
+    finally:
+        if pending:  # stopped early (an error, Ctrl-C, SIGTERM): stop the workers now
+            _kill_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    # The executor has no public way to stop running work before Python 3.14.
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(OSError):
+            process.kill()
+
+
+def follow_driver(driver: int, poll: float = 0.2) -> None:
+    """Make this worker process end as soon as the driver process ``driver`` does.
+
+    On Linux the kernel kills it with the driver (PR_SET_PDEATHSIG); everywhere, a daemon
+    thread checks every ``poll`` seconds that the driver still lives and otherwise ends this
+    process (and, for a Dask worker, the nanny that would restart it). Tasks also check that
+    their run still holds the directory before they write (:func:`lobsim.run.task.run_task`).
+    """
+    if sys.platform.startswith("linux") and os.getppid() == driver:
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    direct = os.getppid() == driver
+    nanny = None if direct else os.getppid()
+
+    def watch() -> None:
+        while True:
+            # A dead driver not yet reaped still answers kill(0): a direct child also sees
+            # its parent change.
+            if (direct and os.getppid() != driver) or not _process_alive(driver):
+                if nanny is not None:
+                    with contextlib.suppress(OSError):
+                        os.kill(nanny, signal.SIGKILL)
+                os._exit(1)
+            time.sleep(poll)
+
+    threading.Thread(target=watch, name="lobsim-follow-driver", daemon=True).start()
+
+
+def _follow_driver_plugin(driver: int):
+    """A Dask worker plugin that runs :func:`follow_driver` in every worker, present and
+    future (a restarted worker too)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class FollowDriver(WorkerPlugin):
+        name = "lobsim-follow-driver"
+
+        def setup(self, worker) -> None:
+            follow_driver(driver)
+
+    return FollowDriver()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _dask(tasks: Sequence[TaskSpec], on_done: OnDone, workers: int, scheduler: str | None) -> None:
@@ -103,6 +176,7 @@ def _dask(tasks: Sequence[TaskSpec], on_done: OnDone, workers: int, scheduler: s
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)
+            client.register_plugin(_follow_driver_plugin(os.getpid()))
         else:
             try:
                 client = Client(scheduler, timeout="20s")

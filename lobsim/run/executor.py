@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,10 +120,11 @@ def run_scenario(
     )
     check_out_dir(out, scenario.content_hash)
     timings: dict[str, float] = {"prepare_s": time.perf_counter() - start}
-    with claimed(out):
+    token = uuid.uuid4().hex
+    with claimed(out, scenario.content_hash, token):
         infos: dict[Path, dict[str, Any]] = {}
         todo = []
-        for spec in plan.tasks:
+        for spec in (dataclasses.replace(s, token=token) for s in plan.tasks):
             if resume and is_done(spec):
                 infos[spec.out] = _reused(spec)
             else:

@@ -46,6 +46,11 @@ class TaskSpec:
         Whether strategies may show their own progress bars.
     out : Path
         The task's output directory, ``DIR/tasks/<hash[:12]>/<variant-id>/fold-<k>``.
+    run_dir : Path
+        DIR.
+    token : str or None
+        The lock token of the run that holds DIR: the task writes only while that run does
+        (:func:`lobsim.run.outdir.still_held`); None writes without asking.
     """
 
     scenario_hash: str
@@ -59,6 +64,8 @@ class TaskSpec:
     threads: int
     progress: bool
     out: Path
+    run_dir: Path
+    token: str | None = None
 
     @property
     def name(self) -> str:
@@ -221,6 +228,7 @@ def _variant_tasks(
             threads=threads,
             progress=progress,
             out=root / variant.id / f"fold-{fold.index}",
+            run_dir=root.parent.parent,
         )
         for fold in fold_list
     ]

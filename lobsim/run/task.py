@@ -25,7 +25,6 @@ import contextlib
 import copy
 import dataclasses
 import json
-import os
 import shutil
 import sys
 import threading
@@ -39,8 +38,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lobsim.errors import DataError, InputError, StrategyError
+from lobsim.errors import DataError, InputError, LobsimError, StrategyError
 from lobsim.market import MarketPanel, synthesize_market
+from lobsim.run.outdir import replace_dir, still_held
 from lobsim.run.plan import TaskSpec, with_context
 from lobsim.sandbox import GlobalRandomGuard, call_fit, sandboxed_train
 from lobsim.scenario import ResolvedStrategy, Scenario, resolve_strategies
@@ -139,7 +139,7 @@ def run_task(spec: TaskSpec) -> dict[str, Any]:
             "episodes": len(episodes),
             "seconds": round(time.perf_counter() - start, 3),
         }
-        _write_atomically(spec.out, episodes, decisions, info)
+        _write_atomically(spec, episodes, decisions, info)
     return info
 
 
@@ -268,7 +268,13 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
-def _write_atomically(out: Path, episodes: pd.DataFrame, decisions: pd.DataFrame, info) -> None:
+def _write_atomically(
+    spec: TaskSpec, episodes: pd.DataFrame, decisions: pd.DataFrame, info
+) -> None:
+    """Write the task's files into a temporary folder, then rename it into place; nothing at
+    all once the run that asked for the task has lost its directory (its process died)."""
+    _check_held(spec)
+    out = spec.out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
@@ -276,21 +282,20 @@ def _write_atomically(out: Path, episodes: pd.DataFrame, decisions: pd.DataFrame
         write_table(episodes, tmp / EPISODES)
         write_table(decisions, tmp / DECISIONS)
         (tmp / TASK_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        _check_held(spec)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def replace_dir(src: Path, dst: Path) -> None:
-    """Move directory ``src`` to ``dst``, replacing an existing ``dst`` (os.replace cannot)."""
-    if dst.exists():
-        old = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex}"
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
+class Abandoned(LobsimError):
+    """The run that asked for a task no longer holds its directory: the task writes nothing."""
+
+
+def _check_held(spec: TaskSpec) -> None:
+    if spec.token is not None and not still_held(spec.run_dir, spec.token):
+        raise Abandoned(f"{spec.name}: the run that started it is gone; nothing written")
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.run.conftest import TINY, run_cli, write_scenario
 
@@ -115,3 +116,91 @@ def test_leftovers_of_a_killed_run_are_removed(clean_run, tiny_file, tmp_path):
     assert run_cli(tiny_file, "--out", out, "--resume") == 0
 
     assert not leftover.exists() and not staging.exists()
+
+
+def test_refuses_a_users_folder_that_happens_to_hold_a_tasks_folder(tiny_file, tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "tasks").mkdir(parents=True)
+    (out / "summary.md").write_text("my notes")
+    (out / "episodes.parquet").write_bytes(b"my data")
+    before = _listing(out)
+
+    assert run_cli(tiny_file, "--out", out) == 2
+
+    assert _listing(out) == before
+    err = capsys.readouterr().err
+    assert "no .lobsim-run marker" in err and "episodes.parquet, summary.md, tasks" in err
+
+
+def test_a_directory_killed_while_starting_is_resumed(tiny_file, tmp_path):
+    # A run killed after it made and marked the directory, before its first task finished.
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".lobsim-run").write_text(json.dumps({"scenario_hash": _hash(tiny_file)}))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    (out / ".lock").write_text(json.dumps({"host": os.uname().nodename, "pid": int(dead.stdout)}))
+
+    assert run_cli(tiny_file, "--out", out, "--resume") == 0
+    assert (out / "episodes.parquet").exists() and not (out / ".lock").exists()
+
+
+def test_a_directory_with_only_a_stale_lock_is_taken_over_with_a_message(
+    tiny_file, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    (out / ".lock").write_text(json.dumps({"host": os.uname().nodename, "pid": int(dead.stdout)}))
+
+    assert run_cli(tiny_file, "--out", out, "--resume") == 0
+    assert f"taking over {out / '.lock'}" in capsys.readouterr().err
+
+
+def test_a_live_lock_is_refused_naming_its_holder(clean_run, tiny_file, tmp_path, capsys):
+    out = _copy(clean_run, tmp_path)
+    (out / ".lock").write_text(json.dumps({"host": "elsewhere", "pid": 4242}))
+
+    assert run_cli(tiny_file, "--out", out, "--resume") == 2
+    assert "another lobsim run (host elsewhere, pid 4242)" in capsys.readouterr().err
+
+
+def test_a_failed_run_in_an_empty_directory_leaves_it_empty(tmp_path):
+    text = TINY + '\n[strategies.picky]\nclass = "tests.run.plugins:RefusesToFit"\n'
+    path = write_scenario(tmp_path, text)
+    out = tmp_path / "empty"
+    out.mkdir()
+
+    assert run_cli(path, "--out", out) == 2
+    assert list(out.iterdir()) == []
+
+
+def test_an_out_under_a_file_is_refused(tiny_file, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+
+    assert run_cli(tiny_file, "--out", tmp_path / "file" / "run") == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+
+
+def test_a_read_only_out_is_refused(tiny_file, tmp_path, capsys):
+    if os.geteuid() == 0:
+        out = Path("/sys/lobsim-test-run")  # not writable even by root
+    else:
+        parent = tmp_path / "locked"
+        parent.mkdir()
+        parent.chmod(0o500)
+        out = parent / "run"
+
+    code = run_cli(tiny_file, "--out", out)
+    out.parent.chmod(0o700) if os.geteuid() != 0 else None
+
+    assert code == 2
+    assert "cannot write there" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _hash(scenario):
+    from lobsim.scenario import load_scenario
+
+    return load_scenario(scenario).content_hash
