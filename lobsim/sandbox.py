@@ -270,6 +270,8 @@ def call_fit(strategy: Any, train: TrainData, name: str) -> None:
         kind = _kind(exc)
         if kind == WRITES_OBSERVATION:
             kind = WRITES_TRAINING
+        elif kind == READS_OUTSIDE:  # fit sees no observation: an IndexError is its own
+            kind = RAISED
         message = _misdeed(exc, f"strategy {name!r}", "fit(train)", kind)
         raise StrategyError(message, kind=kind) from exc
 

@@ -254,7 +254,7 @@ class TrainData:
         if parent is None:
             parent = np.rint(fraction_adv * panel.adv).astype(np.int64)
         book = (book if book is not None else BookModel()).calibrated(
-            panel.volume, parent, schedule.decision_times
+            panel.volume, parent, schedule.decision_times, panel.tickers
         )
         if not isinstance(seed, np.random.SeedSequence):
             seed = np.random.SeedSequence(seed)

@@ -36,6 +36,22 @@ def _check_risk_aversion(owner: str, value: float) -> float:
     return value
 
 
+def _check_parameters(owner: str, **given) -> None:
+    """Each given parameter: one finite number >= 0, or one per stock (checked against the
+    number of stocks in fit)."""
+    for name, value in given.items():
+        if value is None:
+            continue
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = np.array([np.nan])
+        if arr.ndim > 1 or arr.size == 0 or not np.all(np.isfinite(arr) & (arr >= 0)):
+            raise InputError(
+                f"{owner}: {name} must be a finite number >= 0 or one per stock, got {value!r}"
+            )
+
+
 def _follow(fraction: np.ndarray, obs: Observation, owner: str) -> np.ndarray:
     """Target holdings of a fixed schedule: the parent order times x_{k+1} / X."""
     if fraction.shape[1] != obs.schedule.n_decisions + 1:
@@ -86,6 +102,11 @@ class AlmgrenChriss:
         self.sigma = sigma
         self.eta = eta
         self.gamma = gamma
+
+    def check_options(self) -> None:
+        """Refuse options out of range before any work."""
+        _check_risk_aversion("almgren_chriss", self.risk_aversion)
+        _check_parameters("almgren_chriss", sigma=self.sigma, eta=self.eta, gamma=self.gamma)
 
     def fit(self, train: TrainData) -> None:
         """Calibrate sigma, eta and gamma per stock and compute the trajectories."""
@@ -171,6 +192,15 @@ class PowerLawAC:
         self.risk_aversion = risk_aversion
         self.sigma = sigma
         self.weighting = weighting
+
+    def check_options(self) -> None:
+        """Refuse options out of range before any work."""
+        _check_risk_aversion("powerlaw_ac", self.risk_aversion)
+        _check_parameters("powerlaw_ac", sigma=self.sigma)
+        if self.weighting not in ("mean", "moment"):
+            raise InputError(
+                f"powerlaw_ac: weighting must be 'mean' or 'moment', got {self.weighting!r}"
+            )
 
     def fit(self, train: TrainData) -> None:
         """Compute the schedule of every stock from its training volume curve."""

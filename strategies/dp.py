@@ -78,7 +78,8 @@ class DynamicProgramming:
         self.prior = prior
         self.risk_aversion = risk_aversion
 
-    def _check_options(self) -> None:
+    def check_options(self) -> None:
+        """Refuse options out of range (lobsim calls it before any work; fit calls it too)."""
         if isinstance(self.bins, bool) or not isinstance(self.bins, Integral) or self.bins < 1:
             raise InputError(f"dp: bins must be an int >= 1, got {self.bins!r}")
         if not self.half_life > 0:
@@ -90,7 +91,7 @@ class DynamicProgramming:
 
     def fit(self, train: TrainData) -> None:
         """Estimate the volume model per stock and solve the Bellman recursion."""
-        self._check_options()
+        self.check_options()
         schedule = train.schedule
         volume = train.panel.volume
         n_stocks = volume.shape[2]

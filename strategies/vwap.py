@@ -79,6 +79,13 @@ class VWAP:
         self.window = window
         self.weighting = weighting
 
+    def check_options(self) -> None:
+        """Refuse an unknown window or weighting before any work."""
+        if self.window not in ("bar", "interval"):
+            raise InputError(f"vwap: window must be 'bar' or 'interval', got {self.window!r}")
+        if self.weighting not in ("mean", "moment"):
+            raise InputError(f"vwap: weighting must be 'mean' or 'moment', got {self.weighting!r}")
+
     def fit(self, train: TrainData) -> None:
         s = train.schedule
         self.weights_ = volume_weights(

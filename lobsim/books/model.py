@@ -84,10 +84,16 @@ class BookModel:
             raise InputError(f"book.alpha must be a finite number > -1, got {self.alpha}")
         if self.epsilon is not None:
             eps = np.atleast_1d(np.asarray(self.epsilon, dtype=np.float64))
-            if not np.all(np.isfinite(eps) & (eps > 0)):
-                raise InputError(f"book.epsilon must be > 0 and finite, got {self.epsilon}")
-        if not (math.isfinite(self.target_bps) and self.target_bps > 0):
-            raise InputError(f"book.target_bps must be > 0, got {self.target_bps}")
+            if not np.all(np.isfinite(eps) & (eps > 0) & (eps < 1)):
+                raise InputError(
+                    f"book.epsilon must be in (0, 1) (the relative depth that holds one "
+                    f"minute's volume), got {self.epsilon}"
+                )
+        if not (math.isfinite(self.target_bps) and 0 < self.target_bps < 10_000):
+            raise InputError(
+                f"book.target_bps must be in (0, 10000) (10,000 bps is the order's whole "
+                f"value), got {self.target_bps}"
+            )
         if self.tick is not None and not (math.isfinite(self.tick) and self.tick > 0):
             raise InputError(f"book.tick must be > 0, got {self.tick}")
         if self.levels_per_eps < 1:
@@ -109,6 +115,12 @@ class BookModel:
             raise InputError(f"book.half_life must be > 0 minutes, got {self.half_life}")
         if self.max_levels < 2:
             raise InputError(f"book.max_levels must be >= 2, got {self.max_levels}")
+        if self.tick is None and self.levels_per_eps > self.max_levels:
+            raise InputError(
+                f"book.levels_per_eps = {self.levels_per_eps} is more than book.max_levels = "
+                f"{self.max_levels}: the walk of one minute's volume would need more levels "
+                "than a book holds; lower levels_per_eps or raise max_levels"
+            )
 
     def epsilons(self, n_stocks: int) -> np.ndarray:
         """ndarray(float64, (N,)): eps per stock; an error if it still needs calibration."""
@@ -122,7 +134,11 @@ class BookModel:
         return eps.copy()
 
     def calibrated(
-        self, train_volume: np.ndarray, shares: np.ndarray, decision_minutes: np.ndarray
+        self,
+        train_volume: np.ndarray,
+        shares: np.ndarray,
+        decision_minutes: np.ndarray,
+        tickers=None,
     ) -> BookModel:
         """This model with eps resolved per stock; unchanged when eps was given.
 
@@ -133,11 +149,23 @@ class BookModel:
         shares : ndarray(float64, (N,))
             Parent order per stock.
         decision_minutes : ndarray(int64, (K,))
+        tickers : sequence of str, optional
+            The stocks' names, for errors.
         """
         if self.epsilon is not None:
             return self
         profile = train_volume.mean(axis=0)
-        eps = calibrate_epsilon(profile, shares, decision_minutes, self.alpha, self.target_bps)
+        eps = calibrate_epsilon(
+            profile, shares, decision_minutes, self.alpha, self.target_bps, tickers
+        )
+        if not np.all(eps < 1):
+            i = int(np.flatnonzero(~(eps < 1))[0])
+            name = tickers[i] if tickers is not None else f"stock column {i}"
+            raise InputError(
+                f"book.target_bps = {self.target_bps} needs eps = {eps[i]:.3g} for {name}: one "
+                "minute's volume would move the price by more than 100%; lower target_bps or "
+                "the parent order"
+            )
         return replace(self, epsilon=tuple(float(e) for e in eps))
 
     def depth_multiplier(self, minutes: int) -> np.ndarray:

@@ -98,10 +98,12 @@ def calibrate_epsilon(
     decision_minutes: np.ndarray,
     alpha: float,
     target_bps: float,
+    tickers=None,
 ) -> np.ndarray:
     """eps per stock such that TWAP on the mean volume profile costs ``target_bps``.
 
-    The walk cost is linear in eps, so this is one division (DESIGN.md section 1).
+    The walk cost is linear in eps, so this is one division (DESIGN.md section 1). ``tickers``
+    name the stocks in errors.
 
     Returns
     -------
@@ -115,8 +117,9 @@ def calibrate_epsilon(
     bad = ~np.isfinite(unit) | (unit <= 0)
     if np.any(bad):
         first = int(np.flatnonzero(bad)[0])
+        name = tickers[first] if tickers is not None else f"stock column {first}"
         raise InputError(
-            f"cannot calibrate epsilon for stock column {first}: its mean volume in a decision "
+            f"cannot calibrate epsilon for {name}: its mean volume in a decision "
             "minute is zero or its parent order is empty"
         )
     return target_bps / unit

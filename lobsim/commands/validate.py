@@ -14,7 +14,7 @@ import argparse
 import json
 
 from lobsim.run.plan import build_plan
-from lobsim.scenario import expand_sweep, load_scenario
+from lobsim.scenario import expand_sweep, load_scenario, resolve_strategies
 
 HELP = "check a scenario file; print it resolved, with its hash and its variants"
 
@@ -40,7 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     variants = expand_sweep(scenario)
-    data = [] if args.no_data else _check_as_a_run(scenario)
+    if args.no_data:
+        for variant in variants:  # the strategies' options need no data
+            for resolved in resolve_strategies(variant.scenario).values():
+                resolved.build()
+        data = []
+    else:
+        data = _check_as_a_run(scenario)
     if args.json:
         doc = {
             "scenario": scenario.to_dict(),

@@ -20,6 +20,7 @@ from __future__ import annotations
 from numba import njit
 
 from lobsim.engine.records import (
+    ASK,
     BID,
     EMPTY_KEY,
     HT_KEY,
@@ -35,6 +36,25 @@ from lobsim.engine.records import (
 
 # Fibonacci hashing multiplier 0x9E3779B97F4A7C15 as a signed int64 (the product wraps).
 _HASH_MUL = -7046029254386353131
+
+
+@njit(cache=True, inline="always")
+def check_book(state, b):
+    """Raise unless ``b`` indexes a book of the batch (numba does not check bounds)."""
+    if b < 0 or b >= state.books.shape[0]:
+        raise IndexError("lobsim.engine: book index b is outside the batch")
+
+
+@njit(cache=True, inline="always")
+def check_side(side):
+    if side != BID and side != ASK:
+        raise ValueError("lobsim.engine: side must be BID (0) or ASK (1)")
+
+
+@njit(cache=True, inline="always")
+def check_fills(fills, nfills):
+    if nfills < 0 or nfills > fills.shape[0]:
+        raise IndexError("lobsim.engine: nfills is outside the fills array")
 
 
 @njit(cache=True, inline="always")

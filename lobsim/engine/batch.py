@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lobsim._memory import check_fits
 from lobsim.engine.kernels import best_price, reset_book, reset_books
 from lobsim.engine.records import (
     ASK,
@@ -96,6 +97,11 @@ class BookBatch:
         max_levels = _positive_int("max_levels", max_levels)
         max_orders = _positive_int("max_orders", max_orders)
         n_hash = 1 << max(3, (2 * max_orders - 1).bit_length())
+        fields = 2 * max_levels * LV_FIELDS + max_orders * OR_FIELDS + BK_STRIDE
+        check_fits(
+            8 * n_books * (fields + n_hash * HT_FIELDS),
+            f"BookBatch(n_books={n_books}, max_levels={max_levels}, max_orders={max_orders})",
+        )
         self.state = BookState(
             levels=np.zeros((n_books, 2, max_levels, LV_FIELDS), np.int64),
             orders=np.zeros((n_books, max_orders, OR_FIELDS), np.int64),

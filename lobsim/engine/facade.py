@@ -125,7 +125,7 @@ class BookFacade(ABC):
         unknown, already filled or already cancelled."""
         if not _is_int(order_id):
             raise InputError(f"order_id must be an integer, got {order_id!r}")
-        if order_id < 0 or not self._cancel(int(order_id)):
+        if not 0 <= order_id < 2**63 or not self._cancel(int(order_id)):
             raise InputError(
                 f"cannot cancel order_id={order_id}: not resting (unknown, filled or cancelled)"
             )

@@ -13,6 +13,11 @@ behind it.
 
 Bulk loading (:func:`load_side`) lives in :mod:`lobsim.engine.loading` and is re-exported here.
 
+Arguments. Every public kernel checks the book index and the sizes it is given (a compare or
+two per call) and raises IndexError or ValueError on a wrong one, so no call can read or write
+outside the arrays, crash or hang the interpreter; the bodies they share (``_*_impl``) trust
+their callers.
+
 Errors. A kernel that refuses an operation (bad argument, duplicate id, capacity) changes
 nothing and stores a status code (``records.ERR_*``) for book b, read with :func:`book_status`;
 the code stays until the caller clears it (:func:`clear_status`). A match that runs out of fill
@@ -40,6 +45,9 @@ from numba import njit, prange
 
 from lobsim.engine._ops import (
     better,
+    check_book,
+    check_fills,
+    check_side,
     close_level,
     find_level,
     ht_find,
@@ -105,6 +113,7 @@ __all__ = [
 @njit(cache=True)
 def reset_book(state, b):
     """Empty book b: no levels, all order slots free, status OK."""
+    check_book(state, b)
     orders = state.orders
     n_orders = orders.shape[1]
     for s in range(n_orders):
@@ -130,17 +139,21 @@ def reset_books(state):
 @njit(cache=True)
 def book_status(state, b):
     """Status of book b: OK, or the ERR_* code of its last refused or truncated operation."""
+    check_book(state, b)
     return state.books[b, BK_STATUS]
 
 
 @njit(cache=True)
 def clear_status(state, b):
+    check_book(state, b)
     state.books[b, BK_STATUS] = OK
 
 
 @njit(cache=True)
 def best_price(state, b, side):
     """Best price of ``side`` of book b in ticks, or NO_PRICE when the side is empty."""
+    check_book(state, b)
+    check_side(side)
     n = state.books[b, BK_LEVELS + side]
     if n == 0:
         return NO_PRICE
@@ -266,6 +279,8 @@ def submit_market(state, b, direction, qty, taker_id, fills, nfills):
     (filled, nfills) : (int, int)
         Shares executed, and the new count of used rows.
     """
+    check_book(state, b)
+    check_fills(fills, nfills)
     return _market_impl(state, b, direction, qty, taker_id, fills, nfills)
 
 
@@ -348,6 +363,8 @@ def submit_limit(state, b, direction, price, qty, order_id, fills, nfills):
     -------
     (filled, nfills) : (int, int)
     """
+    check_book(state, b)
+    check_fills(fills, nfills)
     return _limit_impl(state, b, direction, price, qty, order_id, fills, nfills)
 
 
@@ -399,6 +416,7 @@ def cancel(state, b, order_id):
     bool
         False, and nothing changes, if the id is unknown, already filled or cancelled.
     """
+    check_book(state, b)
     return _cancel_impl(state, b, order_id)
 
 
@@ -417,6 +435,12 @@ def market_batch(state, directions, qtys, taker_ids, fills, nfills_out):
     nfills_out : ndarray(int64, (B,))
         Output: fill rows used per book.
     """
+    n_books = state.books.shape[0]
+    for rows in (directions.shape[0], qtys.shape[0], taker_ids.shape[0], nfills_out.shape[0]):
+        if rows < n_books:
+            raise ValueError("market_batch: every per-book array needs one entry per book")
+    if fills.shape[0] < n_books:
+        raise ValueError("market_batch: fills needs one row of fills per book")
     for b in prange(state.books.shape[0]):
         _, nf = submit_market(state, b, directions[b], qtys[b], taker_ids[b], fills[b], 0)
         nfills_out[b] = nf
@@ -446,10 +470,22 @@ def apply_stream(state, b, kinds, directions, prices, qtys, order_ids, fills, fi
     -------
     (events_done, nfills) : (int, int)
     """
+    check_book(state, b)
+    n_events = kinds.shape[0]
+    for rows in (
+        directions.shape[0],
+        prices.shape[0],
+        qtys.shape[0],
+        order_ids.shape[0],
+        fill_end.shape[0],
+        results.shape[0],
+    ):
+        if rows < n_events:
+            raise ValueError("apply_stream: every per-event array needs one entry per event")
     books = state.books
     books[b, BK_STATUS] = OK
     nf = 0
-    for e in range(kinds.shape[0]):
+    for e in range(n_events):
         kind = kinds[e]
         if kind == EV_LIMIT:
             res, nf = _limit_impl(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from lobsim.engine._ops import better
+from lobsim.engine._ops import better, check_book
 from lobsim.engine.records import (
     ASK,
     BID,
@@ -164,6 +164,7 @@ def load_side(state, b, side, prices, qtys, n):
         OK, or the ERR_* code of the refusal (also the book's status); a refused load changes
         nothing. Depth that would cross the opposite side is refused (ERR_CROSSED).
     """
+    check_book(state, b)
     levels = state.levels
     orders = state.orders
     books = state.books

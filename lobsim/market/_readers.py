@@ -7,10 +7,16 @@ file, row and column, and hands its columns to :mod:`lobsim.market.validate` as 
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import dataclasses
+import gzip
 import io
 import json
+import lzma
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,7 +108,7 @@ def _read_csv(path: Path, ticker: str | None) -> tuple[pa.Table, str]:
     Returns the table and the format detected (see :mod:`lobsim.market._formats`).
     """
     file = str(path)
-    raw = path.read_bytes()
+    raw, compression = _decompressed(path.read_bytes(), file)
     raw = raw.removeprefix(codecs.BOM_UTF8)
     if not raw or raw.isspace():
         raise BarDataError(file, "empty file (no data rows)")
@@ -114,6 +120,8 @@ def _read_csv(path: Path, ticker: str | None) -> tuple[pa.Table, str]:
         _check_text(raw, file, TextFormat(",", ticker is None, False, ""), first_line)
         raise
     names = _check_text(raw, file, fmt, first_line)
+    if compression:
+        fmt = dataclasses.replace(fmt, label=f"{fmt.label}, {compression}")
     if not fmt.header:
         names = list(fmt.columns)
         found = {n: k for k, n in enumerate(names)}
@@ -163,6 +171,33 @@ def _read_csv(path: Path, ticker: str | None) -> tuple[pa.Table, str]:
         stamps = iso_timestamps(table["timestamp"])
         table = table.set_column(table.column_names.index("timestamp"), "timestamp", stamps)
     return table, fmt.label
+
+
+def _decompressed(raw: bytes, file: str) -> tuple[bytes, str]:
+    """The text of a gzip, bzip2, xz or single-file zip archive (as vendors ship minute bars),
+    recognised by its first bytes, and what it was; other bytes as they are."""
+    try:
+        if raw.startswith(b"\x1f\x8b"):
+            return gzip.decompress(raw), "gzip-compressed"
+        if raw.startswith(b"BZh"):
+            return bz2.decompress(raw), "bzip2-compressed"
+        if raw.startswith(b"\xfd7zXZ\x00"):
+            return lzma.decompress(raw), "xz-compressed"
+        if raw.startswith(b"PK\x03\x04"):
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                members = [m for m in archive.infolist() if not m.is_dir()]
+                if len(members) != 1:
+                    raise BarDataError(
+                        file,
+                        f"a zip archive of {len(members)} files: lobsim reads one file of bars "
+                        "at a time, extract them first",
+                    )
+                return archive.read(members[0]), f"zip archive of {members[0].filename}"
+    except BarDataError:
+        raise
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise BarDataError(file, f"a compressed file that cannot be read ({exc})") from None
+    return raw, ""
 
 
 def _skip_into(store: list[object]) -> Callable[[object], str]:

@@ -35,6 +35,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from lobsim._memory import check_fits
 from lobsim.errors import InputError
 from lobsim.market._kernels import (
     VOLUME_CONSTANT,
@@ -337,6 +338,10 @@ def synthesize_market(
     day_range = range(n_days)[days if days is not None else slice(None)]
     if len(day_range) == 0 or day_range.step != 1:
         raise InputError(f"days: expected a non-empty slice of range({n_days}), got {days}")
+    check_fits(
+        16 * n_stocks * len(day_range) * minutes,
+        f"a synthetic market of {n_stocks} stocks x {len(day_range)} days x {minutes} minutes",
+    )
     universe = synthetic_universe(n_stocks, minutes=minutes, seed=seed, params=params)
     root = _root(seed)
     daily = _daily_layer(universe, params, root, day_range.stop)

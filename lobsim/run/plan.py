@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from lobsim._memory import check_fits
 from lobsim.errors import DataError, InputError, ScenarioError, StrategyError
 from lobsim.market import Fold, MarketPanel, load_bars, walk_forward_folds
 from lobsim.scenario import Scenario, Variant, expand_sweep, resolve_strategies
@@ -94,6 +95,29 @@ class RunPlan:
 def task_root(out: Path, scenario_hash: str) -> Path:
     """``DIR/tasks/<scenario-hash[:12]>``: where the tasks of one scenario keep their outputs."""
     return out / "tasks" / scenario_hash[:12]
+
+
+# Arrays of (days x minutes x stocks) float64 a task holds at its peak: the fold's price and
+# volume, the simulator's copies and the sandbox's history, a strategy's training copy.
+_TASK_PANELS = 8
+
+
+def _check_task_memory(sc, n_stocks: int, folds, threads: int) -> None:
+    """Refuse a scenario whose tasks cannot fit in this machine's memory, naming the keys."""
+    if not folds:
+        return
+    days = max(f.n_train + f.n_test for f in folds)
+    bars = days * sc.schedule.minutes * n_stocks
+    what = (
+        f"a task of {n_stocks} stocks x {days} days x {sc.schedule.minutes} minutes "
+        "(market.synthetic.stocks, folds.train_days + folds.test_days, schedule.minutes)"
+    )
+    check_fits(8 * _TASK_PANELS * bars, what)
+    levels = sc.book.max_levels
+    check_fits(
+        8 * threads * levels * (2 * 4 + 6 + 2 * 2 * 6),
+        f"book.max_levels = {levels} with {threads} threads (the simulator's books)",
+    )
 
 
 def with_context(exc: InputError, prefix: str) -> InputError:
@@ -184,13 +208,7 @@ def _variant_tasks(
 ) -> list[TaskSpec]:
     sc = variant.scenario
     for resolved in resolve_strategies(sc).values():
-        try:
-            resolved.build()
-        except (TypeError, ValueError) as exc:
-            raise ScenarioError(
-                f"strategies.{resolved.label}: the constructor refused the "
-                f"options {resolved.options}: {exc}"
-            ) from None
+        resolved.build()  # refuses what the constructor or check_options refuses, naming it
     panel = None
     if sc.market.source == "file":
         panel = _file_market(sc, files)
@@ -211,6 +229,7 @@ def _variant_tasks(
     except InputError as exc:
         detail = str(exc).removeprefix("walk_forward_folds: ")
         raise ScenarioError(f"folds: {detail} (market.path)") from None
+    _check_task_memory(sc, n_stocks, fold_list, threads)
     if isinstance(sc.book.epsilon, tuple) and len(sc.book.epsilon) != n_stocks:
         raise ScenarioError(
             f"book.epsilon has {len(sc.book.epsilon)} values but the market has {n_stocks} stocks"

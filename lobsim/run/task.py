@@ -22,7 +22,6 @@ directory exists only once it is complete.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import json
 import shutil
@@ -38,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lobsim.engine.records import MAX_QTY
 from lobsim.errors import DataError, InputError, LobsimError, StrategyError
 from lobsim.market import MarketPanel, synthesize_market
 from lobsim.run.outdir import replace_dir, still_held
@@ -69,12 +69,27 @@ def book_seed(run_seed: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(run_seed, spawn_key=(_BOOK_KEY,))
 
 
-def parent_orders(scenario: Scenario, train_adv: np.ndarray) -> np.ndarray:
-    """ndarray(int64, (N,)): the parent order per stock, from the training window's ADV."""
+def parent_orders(
+    scenario: Scenario, train_adv: np.ndarray, tickers: tuple[str, ...] | None = None
+) -> np.ndarray:
+    """ndarray(int64, (N,)): the parent order per stock, from the training window's ADV.
+
+    Raises DataError (naming the stock) when an ADV makes an order beyond the engine's largest.
+    """
     spec = scenario.parent
     if spec.shares is not None:
         return np.full(len(train_adv), spec.shares, dtype=np.int64)
-    return np.rint(spec.fraction_adv * train_adv).astype(np.int64)
+    shares = np.rint(spec.fraction_adv * np.asarray(train_adv, dtype=np.float64))
+    bad = ~(np.isfinite(shares) & (shares <= MAX_QTY))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        name = tickers[i] if tickers is not None else f"stock column {i}"
+        raise DataError(
+            f"the training ADV of {name} is {train_adv[i]:.6g} shares: parent.fraction_adv = "
+            f"{spec.fraction_adv} makes an order of {shares[i]:.6g} shares, more than the "
+            f"engine's largest ({MAX_QTY:,}); check the volume column of the data"
+        )
+    return shares.astype(np.int64)
 
 
 def fold_market(spec: TaskSpec) -> MarketPanel:
@@ -152,7 +167,7 @@ def _compute(
     n_train = spec.fold.n_train
     train = panel.days(0, n_train)
     test = panel.days(n_train, n_train + spec.fold.n_test)
-    parent = parent_orders(sc, train.adv)
+    parent = parent_orders(sc, train.adv, train.tickers)
     if np.any(parent <= 0) or np.any(train.adv <= 0):
         i = int(np.flatnonzero((parent <= 0) | (train.adv <= 0))[0])
         raise DataError(
@@ -178,7 +193,7 @@ def _compute(
     for label, resolved in strategies.items():
         t0 = time.perf_counter()
         try:
-            strategy = _build(resolved, label)
+            strategy = resolved.build()
             seed = strategy_seed(sc.run.seed, spec.fold.index, label)
             data = sandboxed_train(dataclasses.replace(base, seed=seed))
             with GlobalRandomGuard(f"strategy {label!r} in fit(train)"):
@@ -212,17 +227,6 @@ def _compute(
         "strategies": timings,
     }
     return episodes, decisions, info
-
-
-def _build(resolved: ResolvedStrategy, label: str) -> Any:
-    """An instance built from the scenario's options; what goes wrong names the strategy."""
-    try:
-        return resolved.cls(**copy.deepcopy(resolved.options))
-    except Exception as exc:  # third-party code may raise anything
-        raise StrategyError(
-            f"strategy {label!r}: building {resolved.cls.__name__}(**options) raised "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def _key_columns(spec: TaskSpec, label: str, n: int) -> dict[str, Any]:

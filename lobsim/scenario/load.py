@@ -166,7 +166,7 @@ def _apply_override(doc: dict[str, Any], text: str) -> None:
         check_plain(value, segments)
         hint = _leaf_hint(segments, doc)
     except ScenarioError as exc:
-        raise ScenarioError(f"--set {text}: {exc}") from None
+        raise OverrideError(f"--set {text}: {exc}") from None
     if hint is Path or (typing.get_origin(hint) is not None and Path in typing.get_args(hint)):
         if isinstance(value, str) and value:
             value = str(Path.cwd() / Path(value).expanduser())
@@ -299,15 +299,27 @@ def scenario_from_dict(
     check_plain(raw, ())
     if _SWEEP in raw:
         raw[_SWEEP] = _flatten_sweep(raw[_SWEEP])
+    overrides = tuple(overrides)
     for text in overrides:
         _apply_override(raw, text)
     if _SWEEP in raw:
         raw[_SWEEP] = _flatten_sweep(raw[_SWEEP])  # again: --set may have set it whole
     if name is not None and isinstance(raw.get("run", {}), dict):
         raw.setdefault("run", {}).setdefault("name", name)
-    scenario = _to_scenario(raw, base)
-    expand_sweep(scenario)
+    try:
+        scenario = _to_scenario(raw, base)
+        expand_sweep(scenario)
+    except ScenarioError as exc:
+        for text in overrides:
+            key = ".".join(parse_override(text)[0])
+            if re.match(rf"{re.escape(key)}\b(?![.\[])", str(exc)):
+                raise OverrideError(f"--set {text}: {exc}") from None
+        raise
     return scenario
+
+
+class OverrideError(ScenarioError):
+    """A value given with ``--set`` that the schema refuses: the message names the --set."""
 
 
 def parse_scenario(
@@ -339,7 +351,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # editors on Windows save a byte-order mark
     except UnicodeDecodeError as exc:
         raise ScenarioError(
             f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)"
@@ -347,6 +359,8 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or "scenario"
     try:
         return parse_scenario(text, base_dir=path.resolve().parent, name=stem, overrides=overrides)
+    except OverrideError:
+        raise
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from lobsim import plugins
-from lobsim.errors import InputError, ScenarioError
+from lobsim.errors import InputError, ScenarioError, StrategyError
+from lobsim.sandbox import last_line
 from lobsim.scenario._convert import convert, suggest
 from lobsim.scenario.schema import Scenario, StrategySpec
 
@@ -29,8 +30,32 @@ class ResolvedStrategy:
     options: dict[str, Any] = field(default_factory=dict)
 
     def build(self) -> Any:
-        """A fresh instance (the constructor only stores its options, DESIGN.md section 3)."""
-        return self.cls(**copy.deepcopy(self.options))
+        """A fresh instance (the constructor only stores its options, DESIGN.md section 3),
+        with its options checked by its ``check_options()`` if it has one.
+
+        Raises
+        ------
+        StrategyError
+            The constructor or ``check_options`` refused the options or raised: the message
+            names the strategy, the call and the line that raised.
+        """
+        who = f"strategy {self.label!r}"
+        call = f"{self.cls.__name__}(**{self.options})"
+        try:
+            strategy = self.cls(**copy.deepcopy(self.options))
+        except InputError as exc:  # the strategy's own message for the user
+            raise StrategyError(f"{who}: {exc}") from exc
+        except Exception as exc:  # third-party code may raise anything: name it
+            raise StrategyError(f"{who}: {call} raised {last_line(exc)}") from exc
+        check = getattr(strategy, "check_options", None)
+        if callable(check):
+            try:
+                check()
+            except InputError as exc:
+                raise StrategyError(f"{who}: {exc}") from exc
+            except Exception as exc:
+                raise StrategyError(f"{who}: check_options() raised {last_line(exc)}") from exc
+        return strategy
 
 
 def _signature(cls: type) -> inspect.Signature:

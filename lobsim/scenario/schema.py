@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lobsim.books.model import BookModel
+from lobsim.engine.records import MAX_QTY
 from lobsim.errors import InputError, ScenarioError
 from lobsim.market import SynthParams, walk_forward_folds
 from lobsim.scenario import _toml
@@ -199,7 +200,11 @@ class ParentSpec:
                 f"parent.fraction_adv must be in (0, 1], got {self.fraction_adv}",
             )
         if self.shares is not None:
-            _need(self.shares >= 1, f"parent.shares must be >= 1, got {self.shares}")
+            _need(
+                1 <= self.shares <= MAX_QTY,
+                f"parent.shares must be in [1, {MAX_QTY:,}] (the engine's largest order), "
+                f"got {self.shares}",
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

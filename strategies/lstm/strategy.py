@@ -10,6 +10,7 @@ tensors to a device and back) costs more than the arithmetic; see :class:`LSTM` 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from pathlib import Path
 
@@ -170,7 +171,10 @@ class LSTM:
 
     # -- options -------------------------------------------------------------------------
 
-    def _check_options(self, n_days: int, alpha: float) -> None:
+    def check_options(self, n_days: int | None = None, alpha: float | None = None) -> None:
+        """Refuse options out of range; with the fold's training days and the book's shape,
+        also those that depend on them (lobsim calls it without them before any work)."""
+
         def fail(name: str, expected: str) -> None:
             raise InputError(f"lstm: {name} must be {expected}, got {getattr(self, name)!r}")
 
@@ -189,13 +193,17 @@ class LSTM:
         if self.seed is not None and not (is_int(self.seed) and self.seed >= 0):
             fail("seed", "None or an int >= 0")
         held_out = self.validation_days
-        if held_out is not None and not (is_int(held_out) and 0 <= held_out < n_days):
+        if held_out is not None and not (is_int(held_out) and held_out >= 0):
+            fail("validation_days", "None or an int >= 0")
+        if n_days is not None and held_out is not None and held_out >= n_days:
             fail(
                 "validation_days",
                 f"None or an int in [0, {n_days}) (the fold has {n_days} training days)",
             )
         w = self.alpha_noise_train
-        if not (isinstance(w, float | int) and 0 <= w < 1 + alpha):
+        if not (isinstance(w, float | int) and math.isfinite(w) and w >= 0):
+            fail("alpha_noise_train", "a number >= 0")
+        if alpha is not None and not w < 1 + alpha:
             fail("alpha_noise_train", f"in [0, 1 + alpha) = [0, {1 + alpha:g})")
         if self.permute_stocks not in (None, True, False):
             fail("permute_stocks", "None, True or False")
@@ -206,6 +214,11 @@ class LSTM:
             )
         if self.threads is not None and not (is_int(self.threads) and self.threads >= 1):
             fail("threads", "None or an int >= 1")
+        if not (
+            self.device in ("auto", "cpu", "cuda")
+            or (isinstance(self.device, str) and self.device.startswith("cuda:"))
+        ):
+            fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
 
     def _threads(self) -> int:
         if self.threads is not None:
@@ -229,7 +242,7 @@ class LSTM:
         panel, schedule = train.panel, train.schedule
         n_days, minutes, n_stocks = panel.price.shape
         alpha = float(train.book.alpha)
-        self._check_options(n_days, alpha)
+        self.check_options(n_days, alpha)
         parent = np.asarray(train.parent)
         if parent.shape != (n_stocks,):
             raise InputError(

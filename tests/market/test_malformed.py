@@ -115,12 +115,13 @@ CASES = [
     ),
     Case("nul_byte", _cell(6, "volume", "3\x001"), 6, "volume", "NUL byte"),
     Case(
-        "binary_file",
+        "corrupt_gzip",
         b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + bytes(range(256)),
-        "header",
         None,
-        "not text",
+        None,
+        "a compressed file that cannot be read",
     ),
+    Case("binary_file", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "header", None, "not text"),
     # values
     Case("non_numeric_close", _cell(2, "close", "abc"), 2, "close", "not a number: 'abc'"),
     Case("non_numeric_volume", _cell(7, "volume", '"1,5"'), 7, "volume", "not a number"),

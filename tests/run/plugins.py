@@ -57,3 +57,26 @@ class FailsWhenMarked:
 
     def decide(self, obs: Observation) -> np.ndarray:
         return obs.initial * (1.0 - (obs.k + 1) / obs.schedule.n_decisions)
+
+
+class RaisesInInit:
+    """A plug-in whose constructor fails."""
+
+    def __init__(self):
+        raise RuntimeError("no licence file")
+
+    def decide(self, obs):
+        return obs.remaining
+
+
+class RaisesInFit:
+    def fit(self, train):
+        return {}["weights"]
+
+    def decide(self, obs):
+        return obs.remaining
+
+
+class RaisesInDecide:
+    def decide(self, obs):
+        return obs.remaining / undefined_scale  # noqa: F821
