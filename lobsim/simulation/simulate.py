@@ -377,11 +377,14 @@ class _Engine:
         short = run.live.status[episodes]
         if short.any():  # OK is 0
             e = episodes.start + int(np.flatnonzero(short == SHORT_BOOK)[0])
+            volume = run.ep.volume[run.ep.day[e], t - 1, run.ep.stock[e]] * mult
             raise InputError(
                 f"the child order of {run.orders[k, e]} shares for "
                 f"{run.tickers[run.ep.stock[e]]} on {run.dates[run.ep.day[e]]} (decision at "
                 f"minute {run.times[k]}) needs more than book.max_levels={run.book.max_levels} "
-                f"levels in minute {t}; raise max_levels or lower levels_per_eps"
+                f"levels in minute {t}, whose book holds {volume:,.0f} shares within eps of the "
+                "mid; raise book.max_levels, lower book.levels_per_eps, or make the parent "
+                "order smaller (parent.shares or parent.fraction_adv)"
             )
         if self.record_fills:
             self._fill_tables.append(_fills_frame(run, episodes, k, t, log))
