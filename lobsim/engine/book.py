@@ -7,6 +7,7 @@ import numpy as np
 from lobsim.engine.batch import BookBatch
 from lobsim.engine.facade import BookFacade
 from lobsim.engine.kernels import cancel, load_side, submit_limit, submit_market
+from lobsim.engine.loading import refill_side
 from lobsim.engine.records import BK_STATUS, FILL_DTYPE, OK
 
 
@@ -78,3 +79,7 @@ class OrderBook(BookFacade):
     def _load(self, book_side: int, ticks: np.ndarray, qtys: np.ndarray) -> None:
         load_side(self._batch.state, 0, book_side, ticks, qtys, len(ticks))
         self._batch.check(0, "load")
+
+    def _refill(self, book_side: int, ticks: np.ndarray, qtys: np.ndarray) -> None:
+        refill_side(self._batch.state, 0, book_side, ticks, qtys, len(ticks))
+        self._batch.check(0, "refill")

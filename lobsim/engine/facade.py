@@ -163,6 +163,21 @@ class BookFacade(ABC):
         qtys : array-like of int, (n,)
             Shares per level, >= 0.
         """
+        book_side, ticks, qtys = self._depth_arguments(side, prices, qtys)
+        self._load(book_side, ticks, qtys)
+
+    def refill(self, side: str, prices: object, qtys: object) -> None:
+        """Top up or trim the bulk depth of a side to the given levels, keeping every resting
+        share's place: missing bulk shares join the back of each queue, excess ones leave from
+        the back (bulk queued last first), and the bulk at prices not given leaves. Arguments
+        as :meth:`load`; on a side without own orders the result is the same book."""
+        book_side, ticks, qtys = self._depth_arguments(side, prices, qtys)
+        self._refill(book_side, ticks, qtys)
+
+    def _depth_arguments(
+        self, side: str, prices: object, qtys: object
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """Validated (book side, ticks, int64 qtys) of :meth:`load` and :meth:`refill`."""
         book_side = _SIDES[_side_name(side)]
         prices = np.asarray(prices)
         qtys = np.asarray(qtys)
@@ -192,7 +207,7 @@ class BookFacade(ABC):
                     f"{side} depth at {live[0] * self._tick} would cross the opposite best "
                     f"{other * self._tick}"
                 )
-        self._load(book_side, ticks, qtys.astype(np.int64))
+        return book_side, ticks, qtys.astype(np.int64)
 
     def _take_id(self) -> int:
         order_id = self._next_id
@@ -234,3 +249,7 @@ class BookFacade(ABC):
     @abstractmethod
     def _load(self, book_side: int, ticks: np.ndarray, qtys: np.ndarray) -> None:
         """Replace the bulk depth of a side with validated, non-crossing levels."""
+
+    @abstractmethod
+    def _refill(self, book_side: int, ticks: np.ndarray, qtys: np.ndarray) -> None:
+        """Top up or trim the bulk depth of a side to validated, non-crossing levels."""

@@ -56,7 +56,7 @@ from lobsim.engine._ops import (
     marketable_qty,
     open_level,
 )
-from lobsim.engine.loading import load_side
+from lobsim.engine.loading import load_side, refill_side
 from lobsim.engine.records import (
     ASK,
     BID,
@@ -103,6 +103,7 @@ __all__ = [
     "clear_status",
     "load_side",
     "market_batch",
+    "refill_side",
     "reset_book",
     "reset_books",
     "submit_limit",

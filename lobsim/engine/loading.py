@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from lobsim.engine._ops import better, check_book
+from lobsim.engine._ops import better, check_book, close_level, find_level, open_level
 from lobsim.engine.records import (
     ASK,
     BID,
@@ -240,4 +240,177 @@ def load_side(state, b, side, prices, qtys, n):
         levels[b, side, dst, LV_QTY] += qtys[k]
         k += 1
     books[b, BK_LEVELS + side] = union
+    return OK
+
+
+@njit(cache=True, inline="always")
+def _bulk_at(levels, orders, b, side, i):
+    """Shares of bulk depth resting at level i."""
+    total = 0
+    s = levels[b, side, i, LV_HEAD]
+    while s != NO_SLOT:
+        if orders[b, s, OR_ID] == BULK_ID:
+            total += orders[b, s, OR_QTY]
+        s = orders[b, s, OR_NEXT]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _unlink(levels, orders, books, b, side, i, s):
+    prev = orders[b, s, OR_PREV]
+    nxt = orders[b, s, OR_NEXT]
+    if prev == NO_SLOT:
+        levels[b, side, i, LV_HEAD] = nxt
+    else:
+        orders[b, prev, OR_NEXT] = nxt
+    if nxt == NO_SLOT:
+        levels[b, side, i, LV_TAIL] = prev
+    else:
+        orders[b, nxt, OR_PREV] = prev
+    orders[b, s, OR_QTY] = 0
+    orders[b, s, OR_NEXT] = books[b, BK_FREE]
+    books[b, BK_FREE] = s
+    books[b, BK_NFREE] += 1
+
+
+@njit(cache=True, inline="always")
+def _set_bulk(levels, orders, books, b, side, i, target):
+    """Bring the bulk depth of level i to ``target`` shares: the missing shares join the back
+    of the queue as one bulk order; excess shares leave from the back, the bulk queued last
+    first, so the depth ahead of an own order stays ahead of it."""
+    bulk = _bulk_at(levels, orders, b, side, i)
+    if bulk < target:
+        s = books[b, BK_FREE]
+        books[b, BK_FREE] = orders[b, s, OR_NEXT]
+        books[b, BK_NFREE] -= 1
+        orders[b, s, OR_ID] = BULK_ID
+        orders[b, s, OR_PRICE] = levels[b, side, i, LV_PRICE]
+        orders[b, s, OR_QTY] = target - bulk
+        orders[b, s, OR_SIDE] = side
+        tail = levels[b, side, i, LV_TAIL]
+        orders[b, s, OR_PREV] = tail
+        orders[b, s, OR_NEXT] = NO_SLOT
+        if tail == NO_SLOT:
+            levels[b, side, i, LV_HEAD] = s
+        else:
+            orders[b, tail, OR_NEXT] = s
+        levels[b, side, i, LV_TAIL] = s
+        levels[b, side, i, LV_QTY] += target - bulk
+    elif bulk > target:
+        excess = bulk - target
+        levels[b, side, i, LV_QTY] -= excess
+        s = levels[b, side, i, LV_TAIL]
+        while excess > 0:
+            prev = orders[b, s, OR_PREV]
+            if orders[b, s, OR_ID] == BULK_ID:
+                q = orders[b, s, OR_QTY]
+                if q <= excess:
+                    excess -= q
+                    _unlink(levels, orders, books, b, side, i, s)
+                else:
+                    orders[b, s, OR_QTY] = q - excess
+                    excess = 0
+            s = prev
+
+
+@njit(cache=True)
+def refill_side(state, b, side, prices, qtys, n):
+    """Top up or trim the bulk depth of ``side`` of book b to n target levels.
+
+    Unlike :func:`load_side`, which withdraws the side's bulk depth and queues the new depth
+    behind the own orders, a refill keeps the place of every share that rests: at each price
+    the missing bulk shares join the back of the queue, excess bulk shares leave from the back
+    (the bulk queued last first), and the bulk of prices without a target leaves entirely. So
+    the depth ahead of an own order stays ahead of it, as when a book refills between trades
+    (the passive minute of :mod:`lobsim.simulation`).
+
+    Parameters and status codes are those of :func:`load_side`; on a book without own orders a
+    refill leaves the same book as a load.
+
+    Returns
+    -------
+    int
+        OK, or the ERR_* code of the refusal (also the book's status); a refused refill
+        changes nothing.
+    """
+    check_book(state, b)
+    levels = state.levels
+    orders = state.orders
+    books = state.books
+    code = _check_refill(levels, orders, books, b, side, prices, qtys, n)
+    if code != OK:
+        books[b, BK_STATUS] = code
+        return code
+    # Existing levels, best first: bring each to its target (0 where none), drop empty ones.
+    k = 0
+    for i in range(books[b, BK_LEVELS + side] - 1, -1, -1):
+        p = levels[b, side, i, LV_PRICE]
+        while k < n and better(side, prices[k], p):
+            k += 1
+        target = qtys[k] if k < n and prices[k] == p else 0
+        _set_bulk(levels, orders, books, b, side, i, target)
+        if levels[b, side, i, LV_HEAD] == NO_SLOT:
+            m = books[b, BK_LEVELS + side]
+            close_level(levels, b, side, i, m)
+            books[b, BK_LEVELS + side] = m - 1
+    # Target prices without a level: open one holding the target as one bulk order.
+    for k in range(n):
+        if qtys[k] == 0:
+            continue
+        m = books[b, BK_LEVELS + side]
+        i, found = find_level(levels, b, side, m, prices[k])
+        if found:
+            continue
+        open_level(levels, b, side, i + 1, m, prices[k])
+        books[b, BK_LEVELS + side] = m + 1
+        _set_bulk(levels, orders, books, b, side, i + 1, qtys[k])
+    return OK
+
+
+@njit(cache=True, inline="always")
+def _check_refill(levels, orders, books, b, side, prices, qtys, n):
+    """Status of a refill before anything changes (arguments, crossing, capacity)."""
+    if (side != BID and side != ASK) or n < 0 or n > prices.shape[0] or n > qtys.shape[0]:
+        return ERR_BAD_ARGUMENT
+    first = NO_PRICE
+    for k in range(n):
+        if prices[k] < MIN_PRICE or qtys[k] < 0 or qtys[k] > MAX_QTY:
+            return ERR_BAD_DEPTH
+        if k > 0 and not better(side, prices[k - 1], prices[k]):
+            return ERR_BAD_DEPTH
+        if qtys[k] > 0 and first == NO_PRICE:
+            first = prices[k]
+    opp = 1 - side
+    m_opp = books[b, BK_LEVELS + opp]
+    if (
+        first != NO_PRICE
+        and m_opp > 0
+        and not better(opp, first, levels[b, opp, m_opp - 1, LV_PRICE])
+    ):
+        return ERR_CROSSED
+    # Levels and slots the refill may need: a new level per target price without one, and a
+    # slot per top-up (conservative: trims free slots too, counted as not freed).
+    m = books[b, BK_LEVELS + side]
+    new_levels = 0
+    slots = 0
+    k = 0
+    for i in range(m - 1, -1, -1):
+        p = levels[b, side, i, LV_PRICE]
+        while k < n and better(side, prices[k], p):
+            if qtys[k] > 0:
+                new_levels += 1
+                slots += 1
+            k += 1
+        if k < n and prices[k] == p:
+            if qtys[k] > _bulk_at(levels, orders, b, side, i):
+                slots += 1
+            k += 1
+    for rest in range(k, n):
+        if qtys[rest] > 0:
+            new_levels += 1
+            slots += 1
+    if m + new_levels > levels.shape[2]:
+        return ERR_LEVELS_FULL
+    if slots > books[b, BK_NFREE]:
+        return ERR_ORDERS_FULL
     return OK

@@ -156,3 +156,27 @@ class ReferenceBook(BookFacade):
         for price, qty in zip(ticks.tolist(), qtys.tolist(), strict=True):
             if qty > 0:
                 self._rest(_Order(BULK_ID, book_side, price, qty))
+
+    def _refill(self, book_side: int, ticks: np.ndarray, qtys: np.ndarray) -> None:
+        # Per price: missing bulk shares join the back; excess bulk leaves from the back.
+        levels = self._levels[book_side]
+        target = {p: q for p, q in zip(ticks.tolist(), qtys.tolist(), strict=True) if q > 0}
+        for price in set(levels.keys()) | set(target):
+            queue = levels.get(price, [])
+            bulk = sum(o.qty for o in queue if o.order_id == BULK_ID)
+            want = target.get(price, 0)
+            if bulk < want:
+                queue.append(_Order(BULK_ID, book_side, price, want - bulk))
+            excess = bulk - want
+            for order in reversed(list(queue)):
+                if excess <= 0:
+                    break
+                if order.order_id == BULK_ID:
+                    take = min(excess, order.qty)
+                    order.qty -= take
+                    excess -= take
+            queue = [o for o in queue if o.qty > 0]
+            if queue:
+                levels[price] = queue
+            else:
+                levels.pop(price, None)

@@ -81,7 +81,11 @@ class Harness:
             assert self.snapshot() == before
         self.check()
 
-    def load(self, side: str, offset: int, levels: list[tuple[int, int]]) -> None:
+    def refill(self, side: str, offset: int, levels: list[tuple[int, int]]) -> None:
+        """As :meth:`load`, with ``refill``: every resting share keeps its place."""
+        self.load(side, offset, levels, how="refill")
+
+    def load(self, side: str, offset: int, levels: list[tuple[int, int]], how="load") -> None:
         """Bulk depth of (qty, gap in ticks to the next level) whose best level is ``offset``
         ticks behind the opposite best (or tick 100 when that side is empty); offset -1 tries
         to cross the opposite side and must then be refused."""
@@ -100,12 +104,15 @@ class Harness:
         errors = []
         for book in (self.fast, self.ref):
             try:
-                book.load(side, [price(t) for t in ticks], np.array(qtys, np.int64))
+                getattr(book, how)(side, [price(t) for t in ticks], np.array(qtys, np.int64))
                 errors.append(None)
             except CapacityError:
                 assert book is self.fast
                 self._refused(before)
-                self._check_load_refusal(side, ticks, qtys, before)
+                if how == "load":
+                    self._check_load_refusal(side, ticks, qtys, before)
+                else:
+                    self._check_refill_refusal(side, ticks, qtys, before)
                 return
             except InputError as exc:
                 errors.append(str(exc))
@@ -159,6 +166,19 @@ class Harness:
         in_use = len(self._all_orders(before)) - old_bulk + len(loaded)
         batch = self.fast.batch
         assert len(own | loaded) > batch.max_levels or in_use > batch.max_orders
+
+    def _check_refill_refusal(self, side, ticks, qtys, before) -> None:
+        """A refill may be refused only if a new level or a top-up would not fit."""
+        bulk = {
+            round(p / TICK): sum(q for o, q in orders if o == BULK_ID)
+            for p, orders in before[side]
+        }
+        wanted = {t: q for t, q in zip(ticks, qtys, strict=True) if q > 0}
+        new_levels = len(wanted.keys() - bulk.keys())
+        top_ups = sum(1 for t, q in wanted.items() if q > bulk.get(t, 0))
+        free = self.fast.batch.max_orders - len(self._all_orders(before))
+        full = len(bulk) + new_levels > self.fast.batch.max_levels
+        assert full or top_ups > free
 
     @staticmethod
     def _all_orders(snapshot) -> list[tuple[int, int]]:

@@ -193,3 +193,30 @@ def test_load_that_would_cross_is_refused_and_changes_nothing(book):
 def test_load_with_unsorted_prices_is_refused(book):
     with pytest.raises(InputError, match=r"prices\[1\]"):
         book.load("sell", [10.02, 10.01], [1, 1])
+
+
+@pytest.mark.parametrize("book", [OrderBook, ReferenceBook])
+def test_a_refill_keeps_the_depth_ahead_of_an_own_order_ahead(book):
+    b = book(tick_size=0.01)
+    b.load("sell", [10.01, 10.02, 10.03], [100, 200, 300])
+    own, _ = b.limit("sell", 10.02, 50)
+    b.market("buy", 150)  # the level at 10.01, and 50 of the 200 ahead at 10.02
+
+    b.refill("sell", [10.01, 10.02, 10.03], [100, 200, 300])
+
+    # 150 still ahead; the 50 traded come back behind the own order.
+    assert b.queues("sell")[1] == (10.02, [(BULK_ID, 150), (own, 50), (BULK_ID, 50)])
+    b.refill("sell", [10.02, 10.03], [120, 300])  # a thinner book: excess leaves from the back
+    assert b.queues("sell") == [(10.02, [(BULK_ID, 120), (own, 50)]), (10.03, [(BULK_ID, 300)])]
+
+
+@pytest.mark.parametrize("book", [OrderBook, ReferenceBook])
+def test_a_refill_of_a_side_without_own_orders_is_a_load(book):
+    loaded, refilled = book(tick_size=0.01), book(tick_size=0.01)
+    for b in (loaded, refilled):
+        b.load("buy", [9.99, 9.98], [10, 20])
+        b.market("sell", 15)
+    loaded.load("buy", [9.99, 9.97], [30, 40])
+    refilled.refill("buy", [9.99, 9.97], [30, 40])
+
+    assert refilled.queues("buy") == loaded.queues("buy")

@@ -23,7 +23,13 @@ loads = st.tuples(
     st.integers(-1, 3),
     st.lists(st.tuples(st.integers(0, 9), st.integers(1, 2)), max_size=6),
 )
-commands = st.lists(st.one_of(limits, limits, markets, cancels, loads), max_size=40)
+refills = st.tuples(
+    st.just("refill"),
+    sides,
+    st.integers(-1, 3),
+    st.lists(st.tuples(st.integers(0, 9), st.integers(1, 2)), max_size=6),
+)
+commands = st.lists(st.one_of(limits, limits, markets, cancels, loads, refills), max_size=40)
 
 
 def run(commands: list[tuple], harness: Harness) -> None:
