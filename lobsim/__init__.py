@@ -32,7 +32,16 @@ from lobsim.scenario import (
     resolve_strategies,
 )
 from lobsim.simulation import SimulationResult, simulate
-from lobsim.strategy import BUY, SELL, Observation, Schedule, Strategy, TrainData
+from lobsim.strategy import (
+    BUY,
+    SELL,
+    Decision,
+    Limits,
+    Observation,
+    Schedule,
+    Strategy,
+    TrainData,
+)
 
 __all__ = [
     "BUY",
@@ -43,9 +52,11 @@ __all__ = [
     "CheckReport",
     "CompletedRun",
     "DataError",
+    "Decision",
     "Drought",
     "Fold",
     "InputError",
+    "Limits",
     "LobsimError",
     "MarketPanel",
     "Observation",

@@ -201,11 +201,12 @@ class _Fold:
 
         held = sandbox.initial
 
-        def execute(d: int, k: int, targets, orders: np.ndarray) -> np.ndarray:
+        def execute(d: int, k: int, decision, orders: np.ndarray) -> np.ndarray:
             nonlocal held
             if k == 0:
                 held = sandbox.initial
-            if targets is not None:
+            if decision is not None:
+                targets = decision.targets
                 run.targets.append(targets)
                 outside = (targets < -0.5) | (np.rint(targets) > held)
                 if outside.any():

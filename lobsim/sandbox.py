@@ -35,7 +35,10 @@ from typing import Any
 import numpy as np
 
 from lobsim.errors import InputError, StrategyError
-from lobsim.strategy import Observation, Schedule, TrainData
+from lobsim.strategy import RESTING_DTYPE, Decision, Limits, Observation, Schedule, TrainData
+
+_NO_RESTING = np.zeros(0, RESTING_DTYPE)
+_NO_RESTING.flags.writeable = False
 
 # Kinds of StrategyError, so check_strategy can group what it finds.
 RAISED = "raised"
@@ -147,7 +150,9 @@ class Sandbox:
         self._today = d
         self._today_dates = frozen(self._dates[d : d + 1])
 
-    def observe(self, d: int, k: int, remaining: np.ndarray) -> Observation:
+    def observe(
+        self, d: int, k: int, remaining: np.ndarray, resting: np.ndarray | None = None
+    ) -> Observation:
         """The observation of decision ``k`` of day ``d``.
 
         Parameters
@@ -158,6 +163,8 @@ class Sandbox:
             Decision index, 0 .. K-1.
         remaining : ndarray(int64, (N,))
             Shares each stock still has to trade before this decision (copied).
+        resting : ndarray(RESTING_DTYPE), optional
+            The batch's own resting limit orders (copied).
         """
         if d != self._today:
             self._start_day(d)
@@ -181,6 +188,7 @@ class Sandbox:
             past_price=self._past_price[:d],
             past_volume=self._past_volume[:d],
             past_dates=self._past_dates[:d],
+            resting=_NO_RESTING if resting is None or not resting.size else frozen(resting),
         )
 
     def check_untouched(self, who: str) -> None:
@@ -205,8 +213,9 @@ class Sandbox:
                 )
 
 
-def ask(strategy: Any, obs: Observation, name: str) -> np.ndarray:
-    """``strategy.decide(obs)``, validated: float64 (E,) targets, or a StrategyError.
+def ask(strategy: Any, obs: Observation, name: str) -> Decision:
+    """``strategy.decide(obs)``, validated: a :class:`Decision` of float64 (E,) targets and,
+    if the strategy gave them, int64/float64 limit orders and cancels; or a StrategyError.
 
     The error names the strategy, the decision and what the strategy did: raised, read
     through ``.base``, read outside the observation, wrote into it, returned a bad array.
@@ -219,7 +228,67 @@ def ask(strategy: Any, obs: Observation, name: str) -> np.ndarray:
     except Exception as exc:  # third-party code may raise anything: name it, keep the cause
         kind = _kind(exc)
         raise StrategyError(_misdeed(exc, where, "decide(obs)", kind), kind=kind) from exc
-    return validate_targets(out, obs.n_episodes, where)
+    if isinstance(out, Decision):
+        return _validate_decision(out, obs, where)
+    return Decision(validate_targets(out, obs.n_episodes, where))
+
+
+def _validate_decision(decision: Decision, obs: Observation, where: str) -> Decision:
+    """A Decision with checked, owned arrays (see :class:`lobsim.strategy.Decision`)."""
+    targets = validate_targets(decision.targets, obs.n_episodes, f"{where}: Decision.targets")
+    limits = decision.limits
+    if limits is not None:
+        if not isinstance(limits, Limits):
+            raise StrategyError(f"{where}: Decision.limits must be a lobsim.Limits", kind=TYPE)
+        if (limits.ticks is None) == (limits.depth is None):
+            raise StrategyError(f"{where}: Limits needs ticks or depth (one of them)", kind=TYPE)
+        episode = _integers(limits.episode, f"{where}: Limits.episode")
+        size = _integers(limits.size, f"{where}: Limits.size")
+        name = "ticks" if limits.ticks is not None else "depth"
+        distance = np.asarray(limits.ticks if limits.ticks is not None else limits.depth)
+        if distance.dtype.kind not in "iuf":
+            raise StrategyError(f"{where}: Limits.{name} must be numbers", kind=DTYPE)
+        distance = distance.astype(np.float64)
+        if not episode.shape == size.shape == distance.shape or episode.ndim != 1:
+            raise StrategyError(
+                f"{where}: Limits.episode, size and {name} must be 1-D of one length, got "
+                f"shapes {episode.shape}, {size.shape} and {distance.shape}",
+                kind=SHAPE,
+            )
+        bad = (episode < 0) | (episode >= obs.n_episodes) | (size < 1)
+        bad |= ~np.isfinite(distance) | (distance < 0)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise StrategyError(
+                f"{where}: limit order {j} (episode {episode[j]}, size {size[j]}, {name} "
+                f"{distance[j]}) is out of range: episodes 0..{obs.n_episodes - 1}, sizes >= 1, "
+                f"{name} finite and >= 0 (away from the mid)",
+                kind=NOT_FINITE,
+            )
+        limits = Limits(
+            episode,
+            size,
+            ticks=distance if name == "ticks" else None,
+            depth=distance if name == "depth" else None,
+        )
+    cancel = decision.cancel
+    if cancel is not None:
+        cancel = _integers(cancel, f"{where}: Decision.cancel")
+        unknown = np.setdiff1d(cancel, obs.resting["id"])
+        if unknown.size:
+            raise StrategyError(
+                f"{where}: Decision.cancel names order {int(unknown[0])}, which is not resting "
+                "(obs.resting lists the orders that are)",
+                kind=NOT_FINITE,
+            )
+    return Decision(targets, limits, cancel)
+
+
+def _integers(values: Any, what: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu" or array.ndim != 1:
+        raise StrategyError(f"{what} must be a 1-D array of integers, got {array!r}", kind=DTYPE)
+    return array.astype(np.int64)
 
 
 def validate_targets(targets: Any, n_episodes: int, where: str) -> np.ndarray:
@@ -340,51 +409,72 @@ def snapshot(strategy: Any) -> Any:
         return strategy
 
 
-def child_orders(targets: np.ndarray, remaining: np.ndarray) -> np.ndarray:
-    """ndarray(int64): the orders that take ``remaining`` to the validated ``targets``.
+def child_orders(
+    targets: np.ndarray, remaining: np.ndarray, committed: np.ndarray | None = None
+) -> np.ndarray:
+    """ndarray(int64): the market orders that take ``remaining`` to the validated ``targets``.
 
-    Targets are rounded to whole shares and clipped to [0, remaining]: a program never trades
-    against its own side and never holds more than it had.
+    Shares ``committed`` to resting limit orders are neither sold nor counted. Targets are
+    rounded to whole shares and clipped to [0, free]: a program never trades against its own
+    side and never holds more than it had.
     """
-    kept = np.minimum(np.maximum(np.rint(targets), 0.0), remaining)
-    return remaining - kept.astype(np.int64)
+    free = remaining if committed is None else remaining - committed
+    kept = np.minimum(np.maximum(np.rint(targets), 0.0), free)
+    return free - kept.astype(np.int64)
 
 
 def trade(
     strategy: Any,
     sandbox: Sandbox,
     name: str,
-    execute: Callable[[int, int, np.ndarray | None, np.ndarray], np.ndarray],
+    execute: Callable[..., np.ndarray],
+    resting: Callable[[int], np.ndarray] | None = None,
 ) -> None:
     """Drive ``strategy`` through every decision of every day of ``sandbox``, days in order.
 
-    At decision k of day d the strategy is asked for its targets (:func:`ask`), they become
-    orders (:func:`child_orders`), and ``execute(d, k, targets, orders)`` trades them and returns
-    the shares each stock still holds. The last decision of a day sells what is left without
-    asking (``targets`` is None then). Around each day, :class:`GlobalRandomGuard` and
-    :meth:`Sandbox.check_untouched`; at the end, the last day is replayed on a copy of the
-    strategy made before the first (see :func:`replay_day`). The simulator and
-    ``check_strategy`` both trade through here.
+    At decision k of day d the strategy is asked for its decision (:func:`ask`), its targets
+    become market orders (:func:`child_orders`; shares resting in limit orders stay out), and
+    ``execute(d, k, decision, orders)`` trades them (and posts and cancels the limit orders)
+    and returns the shares each stock still holds. ``resting(d)`` says which own limit orders
+    rest (:attr:`Observation.resting`); none without it. The last decision of a day sells what
+    is left without asking (``decision`` is None then). Around each day,
+    :class:`GlobalRandomGuard` and :meth:`Sandbox.check_untouched`; at the end, the last day is
+    replayed on a copy of the strategy made before the first (see :func:`replay_day`). The
+    simulator and ``check_strategy`` both trade through here.
     """
     fresh = snapshot(strategy)
     n_decisions = sandbox.schedule.n_decisions
     held = np.zeros((n_decisions - 1, sandbox.n_stocks), dtype=np.int64)
     placed = np.zeros_like(held)
+    seen = [_NO_RESTING] * (n_decisions - 1)
     for d in range(sandbox.n_days):
         remaining = sandbox.initial
         who = f"strategy {name!r} on {sandbox.date(d)}"
         with GlobalRandomGuard(who):
             for k in range(n_decisions):
                 if k < n_decisions - 1:
-                    obs = sandbox.observe(d, k, remaining)
-                    targets = ask(strategy, obs, name)
-                    orders = child_orders(targets, remaining)
-                    held[k], placed[k] = remaining, orders
+                    own = _NO_RESTING if resting is None else resting(d)
+                    obs = sandbox.observe(d, k, remaining, own)
+                    decision = ask(strategy, obs, name)
+                    orders = child_orders(
+                        decision.targets, remaining, _committed(own, decision, remaining)
+                    )
+                    held[k], placed[k], seen[k] = remaining, orders, own
                 else:
-                    targets, orders = None, remaining
-                remaining = execute(d, k, targets, orders)
+                    decision, orders = None, remaining
+                remaining = execute(d, k, decision, orders)
         sandbox.check_untouched(who)
-    replay_day(fresh, sandbox, name, sandbox.n_days - 1, held, placed)
+    replay_day(fresh, sandbox, name, sandbox.n_days - 1, held, placed, seen)
+
+
+def _committed(own: np.ndarray, decision: Decision, remaining: np.ndarray) -> np.ndarray | None:
+    """Shares per episode resting in limit orders that the decision does not cancel."""
+    if own.size == 0:
+        return None
+    keep = own if decision.cancel is None else own[~np.isin(own["id"], decision.cancel)]
+    return np.bincount(keep["episode"], weights=keep["size"], minlength=len(remaining)).astype(
+        np.int64
+    )
 
 
 def replay_day(
@@ -394,6 +484,7 @@ def replay_day(
     d: int,
     remaining: np.ndarray,
     orders: np.ndarray,
+    resting: list[np.ndarray] | None = None,
 ) -> None:
     """Replay day ``d`` on ``fresh`` (a copy of the strategy from before the first batch).
 
@@ -404,8 +495,12 @@ def replay_day(
     orders it placed.
     """
     for k in range(orders.shape[0]):
-        obs = sandbox.observe(d, k, remaining[k])
-        again = child_orders(ask(fresh, obs, name), remaining[k])
+        own = _NO_RESTING if resting is None else resting[k]
+        obs = sandbox.observe(d, k, remaining[k], own)
+        decision = ask(fresh, obs, name)
+        again = child_orders(
+            decision.targets, remaining[k], _committed(own, decision, remaining[k])
+        )
         differ = np.flatnonzero(again != orders[k])
         if differ.size:
             i = int(differ[0])

@@ -26,7 +26,7 @@ to make sure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -118,6 +118,63 @@ class Schedule:
         return out
 
 
+RESTING_DTYPE = np.dtype(
+    [
+        ("id", np.int64),
+        ("episode", np.int64),
+        ("price", np.float64),
+        ("size", np.int64),
+        ("ahead", np.int64),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Passive child orders: limit orders on the program's side (a sell program posts sells),
+    one per row, resting in the queue until the market trades through them.
+
+    Attributes
+    ----------
+    episode : array_like of int, (L,)
+        The episode of the batch each order is for (0 .. E-1).
+    size : array_like of int, (L,)
+        Shares, >= 1; the simulator trims what the episode's inventory cannot cover.
+    ticks : array_like of float, (L,)
+        Distance from the mid at the decision's minute, in ticks of the episode's grid, away
+        from the mid on the order's side (>= 0: a sell at mid + ticks); the price rounds away
+        from the mid. ``depth`` instead gives it as a fraction of the mid.
+    depth : array_like of float, (L,)
+        Relative distance from the mid, >= 0 (give ``ticks`` or ``depth``).
+    """
+
+    episode: np.ndarray
+    size: np.ndarray
+    ticks: np.ndarray | None = None
+    depth: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``decide`` may return instead of an array of targets.
+
+    Attributes
+    ----------
+    targets : ndarray(float, (E,))
+        As an array return: the target remaining inventory after this decision's market child
+        order, not counting shares resting in limit orders (they stay committed).
+    limits : Limits, optional
+        Limit orders to post after the market order.
+    cancel : array_like of int, optional
+        Ids (``obs.resting["id"]``) of own resting orders to withdraw first; their shares
+        return to the inventory the targets apply to.
+    """
+
+    targets: np.ndarray
+    limits: Limits | None = None
+    cancel: np.ndarray | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What a strategy sees at decision k of one batch: the N stocks of one trading day.
@@ -161,6 +218,11 @@ class Observation:
         test days; the training days are in ``fit``'s :class:`TrainData`). H = 0 on the first.
     past_volume : ndarray(float64, (H, M, N))
     past_dates : ndarray(datetime64[D], (H,))
+    resting : ndarray(RESTING_DTYPE, (R,))
+        The batch's own limit orders still resting, as of the end of the previous minute (as
+        execution reports would say): ``id``, ``episode``, ``price`` (currency), ``size``
+        (shares left) and ``ahead`` (shares queued ahead of it at its price). Empty for a
+        strategy that posts none.
     """
 
     k: int
@@ -179,6 +241,7 @@ class Observation:
     past_price: np.ndarray
     past_volume: np.ndarray
     past_dates: np.ndarray
+    resting: np.ndarray = field(default_factory=lambda: np.zeros(0, RESTING_DTYPE))
 
     @property
     def n_episodes(self) -> int:

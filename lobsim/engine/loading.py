@@ -280,6 +280,12 @@ def _set_bulk(levels, orders, books, b, side, i, target):
     first, so the depth ahead of an own order stays ahead of it."""
     bulk = _bulk_at(levels, orders, b, side, i)
     if bulk < target:
+        tail = levels[b, side, i, LV_TAIL]
+        if tail != NO_SLOT and orders[b, tail, OR_ID] == BULK_ID:
+            # The back of the queue is bulk already: it grows (one slot per run of bulk).
+            orders[b, tail, OR_QTY] += target - bulk
+            levels[b, side, i, LV_QTY] += target - bulk
+            return
         s = books[b, BK_FREE]
         books[b, BK_FREE] = orders[b, s, OR_NEXT]
         books[b, BK_NFREE] -= 1
@@ -287,7 +293,6 @@ def _set_bulk(levels, orders, books, b, side, i, target):
         orders[b, s, OR_PRICE] = levels[b, side, i, LV_PRICE]
         orders[b, s, OR_QTY] = target - bulk
         orders[b, s, OR_SIDE] = side
-        tail = levels[b, side, i, LV_TAIL]
         orders[b, s, OR_PREV] = tail
         orders[b, s, OR_NEXT] = NO_SLOT
         if tail == NO_SLOT:
@@ -388,10 +393,11 @@ def _check_refill(levels, orders, books, b, side, prices, qtys, n):
         and not better(opp, first, levels[b, opp, m_opp - 1, LV_PRICE])
     ):
         return ERR_CROSSED
-    # Levels and slots the refill may need: a new level per target price without one, and a
-    # slot per top-up (conservative: trims free slots too, counted as not freed).
+    # Levels after the refill (kept: with own orders or a target; new: a target price without
+    # a level) and slots it may need (one per top-up; trims free slots, counted as not freed).
     m = books[b, BK_LEVELS + side]
     new_levels = 0
+    kept = 0
     slots = 0
     k = 0
     for i in range(m - 1, -1, -1):
@@ -401,15 +407,21 @@ def _check_refill(levels, orders, books, b, side, prices, qtys, n):
                 new_levels += 1
                 slots += 1
             k += 1
+        target = 0
         if k < n and prices[k] == p:
-            if qtys[k] > _bulk_at(levels, orders, b, side, i):
-                slots += 1
+            target = qtys[k]
             k += 1
+        bulk = _bulk_at(levels, orders, b, side, i)
+        if target > 0 or levels[b, side, i, LV_QTY] > bulk:
+            kept += 1
+        tail = levels[b, side, i, LV_TAIL]
+        if target > bulk and not (tail != NO_SLOT and orders[b, tail, OR_ID] == BULK_ID):
+            slots += 1
     for rest in range(k, n):
         if qtys[rest] > 0:
             new_levels += 1
             slots += 1
-    if m + new_levels > levels.shape[2]:
+    if kept + new_levels > levels.shape[2]:
         return ERR_LEVELS_FULL
     if slots > books[b, BK_NFREE]:
         return ERR_ORDERS_FULL

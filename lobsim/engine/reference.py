@@ -165,8 +165,11 @@ class ReferenceBook(BookFacade):
             queue = levels.get(price, [])
             bulk = sum(o.qty for o in queue if o.order_id == BULK_ID)
             want = target.get(price, 0)
-            if bulk < want:
-                queue.append(_Order(BULK_ID, book_side, price, want - bulk))
+            if bulk < want:  # one run of bulk at the back grows; else a new one joins
+                if queue and queue[-1].order_id == BULK_ID:
+                    queue[-1].qty += want - bulk
+                else:
+                    queue.append(_Order(BULK_ID, book_side, price, want - bulk))
             excess = bulk - want
             for order in reversed(list(queue)):
                 if excess <= 0:

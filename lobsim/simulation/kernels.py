@@ -19,9 +19,21 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from lobsim.books.flow import background_flow
 from lobsim.books.kernels import ASK, BID, build_levels, uniform01
 from lobsim.engine.batch import BookState
 from lobsim.engine.kernels import load_side, submit_market
+from lobsim.engine.records import (
+    BK_LEVELS,
+    BK_OWN,
+    BULK_ID,
+    LV_HEAD,
+    LV_PRICE,
+    NO_SLOT,
+    OR_ID,
+    OR_NEXT,
+)
+from lobsim.simulation.passive import passive_minute
 
 # Status codes per episode, turned into errors by the Python layer.
 OK = 0
@@ -206,3 +218,137 @@ def levels_needed(lo, hi, minute, mult, working, ep, sh, live, level_prices, lev
             out[e] = _build_book(
                 e, minute, mult, working[e], ep, sh, live, level_prices, level_qtys
             )[4]
+
+
+# Own limit orders' ids: episode * ID_STRIDE + a per-episode sequence number, so a fill names
+# its episode without a lookup table.
+ID_STRIDE = 1 << 24
+
+
+class PassiveBooks(NamedTuple):
+    """One persistent engine book per episode of the day, and the passive minute's buffers."""
+
+    books: BookState  # N books: episode e of the day uses book e - first
+    first: int  # the day's first episode
+    bid_prices: np.ndarray  # int64 (L,)
+    bid_qtys: np.ndarray  # int64 (L,)
+    ask_prices: np.ndarray  # int64 (L,)
+    ask_qtys: np.ndarray  # int64 (L,)
+    directions: np.ndarray  # int64 (F,): background orders
+    sizes: np.ndarray  # int64 (F,)
+    fills: np.ndarray  # FILL_DTYPE (R,)
+    sigma: np.ndarray  # float64 (E,): the day's sd of one-minute mid changes per episode
+    n_orders: float  # expected background orders a minute
+
+
+@njit(cache=True)
+def passive_chunk(lo, hi, minute, mult, ep, sh, live, pb, every, cost, log_out, log_count):
+    """The passive minute of episodes lo..hi-1 that have own limit orders resting (``every``:
+    of all of them, so that an order placed next queues in this minute's book).
+
+    Each such episode's book refills around the impacted mid, the minute's background orders
+    (:func:`lobsim.books.flow.background_flow`) trade through it, and every fill of an own
+    order is accounted like an aggressive one (a sell above the mid books a negative temporary
+    cost, also added to ``cost[e]``). Fills of own orders are copied into ``log_out`` from row
+    ``log_count[0]`` when it is not empty. Returns the background shares traded.
+    """
+    direction = sh.direction
+    own_side = ASK if direction < 0 else BID
+    acc = live.acc
+    traded_background = 0
+    for e in range(lo, hi):
+        b = e - pb.first
+        if not every and pb.books.books[b, BK_OWN + own_side] == 0:
+            continue
+        i = ep.stock[e]
+        d = ep.day[e]
+        s = ep.price[d, minute - 1, i]
+        volume = ep.volume[d, minute - 1, i]
+        change = s - ep.price[d, minute - 2, i] if minute >= 2 else 0.0
+        s_imp = s * (1.0 + direction * sh.g * live.traded[e] / ep.adv[i])
+        tick = ep.tick[e]
+        a = sh.alpha
+        if sh.alpha_noise > 0.0:  # the same draw as the aggressive book of this minute
+            a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
+        n = 0
+        if pb.n_orders > 0:  # none: only the mid moves and the book refills
+            n = background_flow(
+                volume, change, pb.sigma[e], pb.n_orders, ep.keys[e], minute, pb.directions,
+                pb.sizes,
+            )  # fmt: skip
+        largest = 0
+        for j in range(n):
+            largest = max(largest, pb.sizes[j])
+        # Deep enough for the largest background order, and to the deepest own order.
+        need_own = max(
+            largest,
+            _shares_to_deepest_own(
+                pb.books, b, own_side, s_imp, tick, volume * mult, ep.eps[i], a
+            ),
+        )
+        need_bid = need_own if own_side == BID else largest
+        need_ask = need_own if own_side == ASK else largest
+        # Own orders deeper than the book can hold keep their own levels: the shape stops short.
+        room = pb.bid_prices.shape[0] - pb.books.books[b, BK_OWN + own_side] - 1
+        bid_cap = room if own_side == BID else pb.bid_prices.shape[0]
+        ask_cap = room if own_side == ASK else pb.ask_prices.shape[0]
+        n_bid, _ = build_levels(
+            BID, s_imp, volume * mult, a, ep.eps[i], tick, sh.half_spread, 0.0,
+            max(need_bid, 1), sh.depth_sd, sh.empty_prob, ep.keys[e], minute,
+            pb.bid_prices[:bid_cap], pb.bid_qtys[:bid_cap],
+        )  # fmt: skip
+        n_ask, _ = build_levels(
+            ASK, s_imp, volume * mult, a, ep.eps[i], tick, sh.half_spread, 0.0,
+            max(need_ask, 1), sh.depth_sd, sh.empty_prob, ep.keys[e], minute,
+            pb.ask_prices[:ask_cap], pb.ask_qtys[:ask_cap],
+        )  # fmt: skip
+        if n_bid > 0 and n_ask > 0 and pb.bid_prices[0] >= pb.ask_prices[0]:
+            # A mid on a tick with no half-spread: the asks start one tick above it.
+            for j in range(n_ask - 1):
+                pb.ask_prices[j] = pb.ask_prices[j + 1]
+                pb.ask_qtys[j] = pb.ask_qtys[j + 1]
+            n_ask -= 1
+        nf, traded = passive_minute(
+            pb.books, b, s_imp / tick, pb.bid_prices, pb.bid_qtys, n_bid, pb.ask_prices,
+            pb.ask_qtys, n_ask, pb.directions, pb.sizes, n, pb.fills, 0,
+        )  # fmt: skip
+        traded_background += traded
+        s0 = ep.s0[e]
+        for f in range(nf):
+            maker = pb.fills[f].maker_id
+            if maker < 0:
+                continue  # bulk depth traded
+            q = pb.fills[f].qty
+            p = pb.fills[f].price * tick
+            temporary = direction * q * (p - s_imp)
+            acc[e, TEMPORARY] += temporary
+            cost[e] += temporary
+            acc[e, PERMANENT] += direction * q * (s_imp - s)
+            acc[e, TIMING] += direction * q * (s - s0)
+            acc[e, SHORTFALL] += direction * (q * p - q * s0)
+            acc[e, FILLED] += q
+            acc[e, NOTIONAL] += q * p
+            live.traded[e] += q
+            if log_out.shape[0] > 0 and log_count[0] < log_out.shape[0]:
+                log_out[log_count[0]] = pb.fills[f]
+                log_count[0] += 1
+    return traded_background
+
+
+@njit(cache=True)
+def _shares_to_deepest_own(books, b, side, mid, tick, volume, eps, a):
+    """Shares of the power-law shape between the mid and the deepest own order of ``side``
+    (0 without one), so that the refill keeps the depth ahead of it."""
+    levels = books.levels
+    orders = books.orders
+    m = books.books[b, BK_LEVELS + side]
+    for i in range(m):  # worst level first
+        s = levels[b, side, i, LV_HEAD]
+        while s != NO_SLOT:
+            if orders[b, s, OR_ID] != BULK_ID:
+                price = levels[b, side, i, LV_PRICE] * tick
+                x = abs(price - mid) / mid  # relative depth of the level
+                shares = volume * (x / eps) ** (1.0 + a)
+                return np.int64(shares) + 1
+            s = orders[b, s, OR_NEXT]
+    return 0

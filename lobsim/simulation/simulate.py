@@ -15,14 +15,32 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lobsim.books.flow import day_sigma
 from lobsim.books.model import BookModel
 from lobsim.engine.batch import BookBatch
-from lobsim.engine.records import BK_STATUS, FILL_DTYPE
+from lobsim.engine.kernels import cancel, submit_limit
+from lobsim.engine.records import (
+    ASK,
+    BID,
+    BK_LEVELS,
+    BK_OWN,
+    BK_STATUS,
+    BULK_ID,
+    FILL_DTYPE,
+    LV_HEAD,
+    LV_PRICE,
+    NO_SLOT,
+    OR_ID,
+    OR_NEXT,
+    OR_PRICE,
+    OR_QTY,
+)
 from lobsim.errors import InputError
 from lobsim.sandbox import Sandbox, strategy_name, trade
 from lobsim.simulation.kernels import (
     ACC_COLUMNS,
     FILLED,
+    ID_STRIDE,
     NOTIONAL,
     PERMANENT,
     SHORT_BOOK,
@@ -33,12 +51,14 @@ from lobsim.simulation.kernels import (
     FillLog,
     Live,
     Orders,
+    PassiveBooks,
     Scratch,
     Shape,
     execute_chunk,
     levels_needed,
+    passive_chunk,
 )
-from lobsim.strategy import BUY, SELL, Schedule
+from lobsim.strategy import BUY, RESTING_DTYPE, SELL, Schedule
 
 
 @dataclass(frozen=True)
@@ -54,7 +74,8 @@ class SimulationResult:
     child_cost : ndarray(float64, (E, K))
         Temporary cost of each child order (currency).
     fills : pandas.DataFrame or None
-        With ``record_fills``: one row per fill (episode, decision, minute, price, qty).
+        With ``record_fills``: one row per fill (episode, decision, minute, price, qty,
+        passive: whether an own limit order filled, order_id: its id, -1 for market orders).
     """
 
     episodes: pd.DataFrame
@@ -141,11 +162,11 @@ def simulate(
     sandbox = Sandbox(panel, run.schedule, parent=run.parent, side=side, adv=run.adv)
     with _Engine(run, record_fills) as engine:
 
-        def execute(d: int, k: int, targets, orders: np.ndarray) -> np.ndarray:
-            engine.execute(d, k, orders)
+        def execute(d: int, k: int, decision, orders: np.ndarray) -> np.ndarray:
+            engine.execute(d, k, orders, decision)
             return run.record(d, k)
 
-        trade(strategy, sandbox, name, execute)
+        trade(strategy, sandbox, name, execute, engine.resting)
     return SimulationResult(
         _episodes_frame(panel, run, name),
         np.ascontiguousarray(run.inventory.T),
@@ -328,6 +349,7 @@ class _Engine:
             fills=np.zeros((n_chunks, levels + 1), dtype=FILL_DTYPE),
         )
         self.working = np.zeros(len(run.initial), dtype=np.int64)
+        self.passive: _Passive | None = None
         self.record_fills = record_fills
         self._no_log = FillLog(np.zeros(0, dtype=FILL_DTYPE), np.zeros(0, dtype=np.int64))
         self._fill_tables: list[pd.DataFrame] = []
@@ -342,20 +364,52 @@ class _Engine:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def execute(self, d: int, k: int, orders: np.ndarray) -> None:
+    def execute(self, d: int, k: int, orders: np.ndarray, decision=None) -> None:
         """Trade ``orders`` (N,) of day d at decision k, then what they left unfilled in each
-        following minute of the decision's window (:meth:`Schedule.window`)."""
+        following minute of the decision's window (:meth:`Schedule.window`). With a
+        :class:`~lobsim.strategy.Decision` that cancels or posts limit orders, or when some
+        rest, the passive minute runs too (:mod:`lobsim.simulation.passive`)."""
         run = self.run
         episodes = run.day(d)
         run.orders[k, episodes] = orders
         working = self.working
         working[episodes] = orders
         batch = Orders(working, run.child_cost[k])
-        for t in run.schedule.window(k):
-            if not working[episodes].any():
+        passive = self._passive_for(d, k, decision)
+        window = run.schedule.window(k)
+        for t in window:
+            if working[episodes].any():
+                self._minute(episodes, k, t, batch)
+            if passive is not None:
+                if t == window.start and decision is not None and decision.limits is not None:
+                    passive.post(d, k, t, decision.limits, orders)
+                passive.minute(d, k, t)
+            elif not working[episodes].any():
                 break
-            self._minute(episodes, k, t, batch)
         working[episodes] = 0  # the rest returns to the inventory
+
+    def _passive_for(self, d: int, k: int, decision):
+        """The passive books, made when a strategy first uses limit orders; None before."""
+        wants = decision is not None and (
+            decision.limits is not None or decision.cancel is not None
+        )
+        if self.passive is None and wants:
+            self.passive = _Passive(self.run, self)
+        if self.passive is None:
+            return None
+        self.passive.start_day(d)
+        if decision is None:  # the last decision sells everything: nothing stays resting
+            self.passive.cancel_all(d)
+        elif decision.cancel is not None:
+            self.passive.cancel(d, decision.cancel)
+        return self.passive
+
+    def resting(self, d: int) -> np.ndarray:
+        """The own limit orders resting in day d's books (:attr:`Observation.resting`)."""
+        if self.passive is None:
+            return np.zeros(0, RESTING_DTYPE)
+        self.passive.start_day(d)
+        return self.passive.resting(d)
 
     def _minute(self, episodes: slice, k: int, t: int, batch: Orders) -> None:
         run = self.run
@@ -411,12 +465,195 @@ class _Engine:
         offsets[episodes] = np.concatenate(([0], np.cumsum(day_need)[:-1]))
         return FillLog(np.zeros(int(day_need.sum()), dtype=FILL_DTYPE), offsets)
 
+    def add_passive_fills(self, rows: np.ndarray, k: int, t: int) -> None:
+        """Record own limit orders' fills of minute t (decision k's window)."""
+        if not len(rows):
+            return
+        episode = rows["maker_id"] // ID_STRIDE
+        self._fill_tables.append(
+            pd.DataFrame(
+                {
+                    "episode": episode,
+                    "decision": k,
+                    "minute": t,
+                    "price": rows["price"] * self.run.ep.tick[episode],
+                    "qty": rows["qty"],
+                    "passive": True,
+                    "order_id": rows["maker_id"],
+                }
+            )
+        )
+
     def fills(self) -> pd.DataFrame | None:
         """Every fill, by decision then episode (None unless fills were recorded)."""
         if not self.record_fills:
             return None
         frame = pd.concat(self._fill_tables, ignore_index=True)
         return frame.sort_values(["decision", "episode"], kind="stable", ignore_index=True)
+
+
+# Levels and orders of one passive book: deep enough for a background order and the own
+# orders of an execution strategy, small enough for a book per stock.
+PASSIVE_LEVELS = 1024
+PASSIVE_ORDERS = 4 * PASSIVE_LEVELS
+BACKGROUND_ORDERS = 20.0  # expected background market orders a minute
+
+
+class _Passive:
+    """One persistent engine book per stock of the current day, where own limit orders rest
+    while the background flow trades (see :mod:`lobsim.simulation.passive`)."""
+
+    def __init__(self, run: _Run, engine: _Engine) -> None:
+        n = run.n_stocks
+        self.run = run
+        self.engine = engine
+        self.batch = BookBatch(n, max_levels=PASSIVE_LEVELS, max_orders=PASSIVE_ORDERS)
+        self.day = -1
+        self.sequence = np.zeros(len(run.initial), dtype=np.int64)
+        self.log_count = np.zeros(1, dtype=np.int64)
+        rows = 64 * n * int(4 * BACKGROUND_ORDERS + 8) if engine.record_fills else 0
+        self.log_out = np.zeros(rows, dtype=FILL_DTYPE)
+        self.pb = PassiveBooks(
+            books=self.batch.state,
+            first=0,
+            bid_prices=np.zeros(PASSIVE_LEVELS, np.int64),
+            bid_qtys=np.zeros(PASSIVE_LEVELS, np.int64),
+            ask_prices=np.zeros(PASSIVE_LEVELS, np.int64),
+            ask_qtys=np.zeros(PASSIVE_LEVELS, np.int64),
+            directions=np.zeros(int(4 * BACKGROUND_ORDERS) + 8, np.int64),
+            sizes=np.zeros(int(4 * BACKGROUND_ORDERS) + 8, np.int64),
+            fills=np.zeros(PASSIVE_ORDERS + 8 * int(BACKGROUND_ORDERS) * 64, FILL_DTYPE),
+            sigma=np.zeros(len(run.initial)),
+            n_orders=BACKGROUND_ORDERS,
+        )
+
+    def start_day(self, d: int) -> None:
+        if d == self.day:
+            return
+        self.day = d
+        self.batch.reset()
+        run = self.run
+        episodes = run.day(d)
+        sigma = day_sigma(run.ep.price[d : d + 1])[0]  # (N,)
+        self.pb = self.pb._replace(first=episodes.start)
+        self.pb.sigma[episodes] = sigma
+
+    def _side(self) -> int:
+        return ASK if self.run.side == SELL else BID
+
+    def resting(self, d: int) -> np.ndarray:
+        run = self.run
+        state = self.batch.state
+        side = self._side()
+        first = run.day(d).start
+        rows = []
+        for b in range(run.n_stocks):
+            if state.books[b, BK_OWN + side] == 0:
+                continue
+            for i in range(state.books[b, BK_LEVELS + side] - 1, -1, -1):
+                ahead = 0
+                slot = state.levels[b, side, i, LV_HEAD]
+                while slot != NO_SLOT:
+                    order_id = int(state.orders[b, slot, OR_ID])
+                    qty = int(state.orders[b, slot, OR_QTY])
+                    if order_id != BULK_ID:
+                        price = state.orders[b, slot, OR_PRICE] * run.ep.tick[first + b]
+                        rows.append((order_id, b, price, qty, ahead))
+                    ahead += qty
+                    slot = state.orders[b, slot, OR_NEXT]
+        return np.array(rows, dtype=RESTING_DTYPE)
+
+    def cancel(self, d: int, ids: np.ndarray) -> None:
+        first = self.run.day(d).start
+        for order_id in ids.tolist():
+            b = order_id // ID_STRIDE - first
+            if 0 <= b < self.run.n_stocks:
+                cancel(self.batch.state, b, order_id)
+
+    def cancel_all(self, d: int) -> None:
+        self.cancel(d, self.resting(d)["id"])
+
+    def post(self, d: int, k: int, t: int, limits, orders: np.ndarray) -> None:
+        """Place the decision's limit orders at minute t, trimmed to what each episode holds
+        beyond its market order and its resting orders, priced from the impacted mid."""
+        run = self.run
+        ep, sh = run.ep, run.sh
+        first = run.day(d).start
+        own = self.resting(d)
+        committed = np.bincount(own["episode"], weights=own["size"], minlength=run.n_stocks)
+        free = (run.inventory[k, run.day(d)] - committed.astype(np.int64) - orders).tolist()
+        state = self.batch.state
+        direction = sh.direction
+        fills = self.pb.fills
+        prepared = set()
+        for b, size, distance in zip(
+            limits.episode.tolist(),
+            limits.size.tolist(),
+            (limits.ticks if limits.ticks is not None else limits.depth).tolist(),
+            strict=True,
+        ):
+            size = min(size, free[b])
+            if size <= 0:
+                continue
+            e = first + b
+            i = ep.stock[e]
+            s = ep.price[d, t - 1, i]
+            s_imp = s * (1.0 + direction * sh.g * run.live.traded[e] / ep.adv[i])
+            tick = ep.tick[e]
+            mid = s_imp / tick
+            offset = distance if limits.ticks is not None else distance * mid
+            if b not in prepared:  # bring the book to minute t before queueing in it
+                self._prepare(e, t, k)
+                prepared.add(b)
+            if direction == SELL:  # a sell rests above the mid, never against the bids
+                price = int(np.ceil(mid + offset - 1e-9))
+                n_bid = state.books[b, BK_LEVELS + BID]
+                if n_bid:
+                    price = max(price, int(state.levels[b, BID, n_bid - 1, LV_PRICE]) + 1)
+            else:
+                price = int(np.floor(mid - offset + 1e-9))
+                n_ask = state.books[b, BK_LEVELS + ASK]
+                if n_ask:
+                    price = min(price, int(state.levels[b, ASK, n_ask - 1, LV_PRICE]) - 1)
+                if price < 1:
+                    continue
+            order_id = e * ID_STRIDE + int(self.sequence[e])
+            self.sequence[e] += 1
+            nf = submit_limit(state, b, direction, price, size, order_id, fills, 0)[1]
+            if nf:  # priced off the book, it can never match: a bug if it did
+                raise AssertionError("a posted limit order matched on entry")
+            free[b] -= size
+            self.check(b)
+
+    def _prepare(self, e: int, t: int, k: int) -> None:
+        """The passive minute t of episode e without background orders: the mid moves and the
+        book refills, so an order placed now queues in minute t's book."""
+        run = self.run
+        passive_chunk(
+            e, e + 1, t, run.mult[t - 1], run.ep, run.sh, run.live,
+            self.pb._replace(n_orders=0.0), True, run.child_cost[k], *self.log(),
+        )  # fmt: skip
+
+    def minute(self, d: int, k: int, t: int) -> None:
+        run = self.run
+        episodes = run.day(d)
+        passive_chunk(
+            episodes.start, episodes.stop, t, run.mult[t - 1], run.ep, run.sh, run.live,
+            self.pb, False, run.child_cost[k], *self.log(),
+        )  # fmt: skip
+        for b in range(run.n_stocks):
+            self.check(b)
+        if self.engine.record_fills:
+            self.engine.add_passive_fills(self.log_out[: self.log_count[0]], k, t)
+            self.log_count[0] = 0
+
+    def log(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where passive_chunk writes own fills: a buffer when fills are recorded."""
+        return self.log_out, self.log_count
+
+    def check(self, b: int) -> None:
+        if self.batch.state.books[b, BK_STATUS]:
+            self.batch.check(b, "the passive minute")
 
 
 def _fills_frame(run: _Run, episodes: slice, k: int, t: int, log: FillLog) -> pd.DataFrame:
@@ -432,6 +669,8 @@ def _fills_frame(run: _Run, episodes: slice, k: int, t: int, log: FillLog) -> pd
             "minute": t,
             "price": f["price"] * run.ep.tick[episode],
             "qty": f["qty"],
+            "passive": False,
+            "order_id": -1,
         }
     )
 

@@ -175,7 +175,8 @@ class Harness:
         }
         wanted = {t: q for t, q in zip(ticks, qtys, strict=True) if q > 0}
         new_levels = len(wanted.keys() - bulk.keys())
-        top_ups = sum(1 for t, q in wanted.items() if q > bulk.get(t, 0))
+        tail_bulk = {round(p / TICK) for p, orders in before[side] if orders[-1][0] == BULK_ID}
+        top_ups = sum(1 for t, q in wanted.items() if q > bulk.get(t, 0) and t not in tail_bulk)
         free = self.fast.batch.max_orders - len(self._all_orders(before))
         full = len(bulk) + new_levels > self.fast.batch.max_levels
         assert full or top_ups > free

@@ -25,8 +25,12 @@ class DieOnce:
     def fit(self, train: TrainData) -> None:
         count_file = Path(self.marker + ".count")
         died = Path(self.marker + ".died")
-        count = int(count_file.read_text()) if count_file.exists() else 0
-        count_file.write_text(str(count + 1))
+        text = count_file.read_text() if count_file.exists() else ""
+        count = int(text) if text.strip() else 0
+        # Written whole (workers in other processes read it at the same time).
+        tmp = count_file.with_name(f"{count_file.name}.{os.getpid()}")
+        tmp.write_text(str(count + 1))
+        os.replace(tmp, count_file)
         if count >= self.after and not died.exists():
             died.write_text(str(os.getpid()))
             os._exit(3)

@@ -1,0 +1,106 @@
+"""Limit child orders in the simulator: the Decision contract, queue, fills and accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lobsim import BookModel, StrategyError, simulate, synthesize_market
+from lobsim.strategy import Decision, Limits
+
+BOOK = BookModel(epsilon=1e-3, levels_per_eps=100)
+PARENT = np.full(3, 12_000)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return synthesize_market(3, 2, seed=5)
+
+
+class Twap:
+    name = "twap"
+
+    def __init__(self, wrap=False):
+        self.wrap = wrap
+
+    def decide(self, obs):
+        targets = obs.initial * (1 - (obs.k + 1) / obs.schedule.n_decisions)
+        return Decision(targets) if self.wrap else targets
+
+
+class Poster:
+    """Each decision: post one slice at ``ticks`` from the mid; keep the rest."""
+
+    name = "poster"
+
+    def __init__(self, ticks=0.0, cancel=False):
+        self.ticks, self.cancel, self.seen = ticks, cancel, []
+
+    def decide(self, obs):
+        self.seen.append(obs.resting.copy())
+        n = obs.n_episodes
+        size = np.maximum(obs.initial // obs.schedule.n_decisions, 1).astype(np.int64)
+        return Decision(
+            targets=obs.remaining.astype(float),  # no market order
+            limits=Limits(np.arange(n), size, ticks=np.full(n, self.ticks)),
+            cancel=obs.resting["id"] if self.cancel else None,
+        )
+
+
+def run(panel, strategy, **kw):
+    return simulate(panel, strategy, book=BOOK, parent=PARENT, record_fills=True, **kw)
+
+
+def test_a_decision_without_limit_orders_is_an_array(panel):
+    plain, wrapped = run(panel, Twap()), run(panel, Twap(wrap=True))
+
+    assert plain.episodes.equals(wrapped.episodes)
+    assert not plain.fills.passive.any()
+
+
+def test_posted_orders_fill_passively_and_the_accounts_add_up(panel):
+    result = run(panel, Poster())
+    e, f = result.episodes, result.fills
+
+    assert f.passive.any() and (~f.passive).any()  # the last decision crosses what is left
+    np.testing.assert_array_equal(
+        f.groupby("episode").qty.sum().to_numpy(), e.shares_filled.to_numpy()
+    )
+    parts = e.temporary_cost + e.permanent_cost + e.timing_cost + e.opportunity_cost
+    np.testing.assert_allclose(e.shortfall, parts, rtol=1e-12, atol=1e-9)
+    slice_ = PARENT[0] // 78
+    assert (f[f.passive].groupby("order_id").qty.sum() <= slice_).all()  # never beyond size
+    # Resting sells earn against the mid what the walk costs: cheaper than TWAP's walk.
+    twap = run(panel, Twap()).episodes
+    assert e.temporary_bps.mean() < twap.temporary_bps.mean()
+
+
+def test_resting_orders_are_visible_with_their_queue_and_cancels_withdraw_them(panel):
+    poster = Poster(ticks=1e6, cancel=True)  # far from the mid: never reached
+    result = run(panel, poster)
+
+    assert not result.fills.passive.any()
+    assert result.episodes.unfilled.sum() == 0  # the last decision crossed everything
+    shown = [r for r in poster.seen if len(r)]
+    assert shown and all(len(r) == 3 for r in shown)  # one per stock: the cancel withdrew
+    assert all((r["size"] > 0).all() and (r["ahead"] >= 0).all() for r in shown)
+
+
+@pytest.mark.parametrize(
+    ("limits", "cancel", "message"),
+    [
+        (Limits(np.array([7]), np.array([10]), ticks=np.array([0.0])), None, "out of range"),
+        (Limits(np.array([0]), np.array([10]), ticks=np.array([-1.0])), None, "out of range"),
+        (Limits(np.array([0]), np.array([10])), None, "needs ticks or depth"),
+        (None, np.array([123]), "not resting"),
+    ],
+)
+def test_bad_limit_orders_are_refused_naming_the_strategy(panel, limits, cancel, message):
+    class Bad:
+        name = "bad"
+
+        def decide(self, obs):
+            return Decision(np.zeros(obs.n_episodes), limits=limits, cancel=cancel)
+
+    with pytest.raises(StrategyError, match=f"strategy 'bad'.*{message}"):
+        run(panel, Bad())
