@@ -23,7 +23,16 @@ REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
 ENTRY_POINTS = PYPROJECT["project"]["entry-points"]["lobsim.strategies"]
-BUILT_INS = {"twap", "vwap", "almgren_chriss", "powerlaw_ac", "dp", "lstm"}
+BUILT_INS = {
+    "twap",
+    "vwap",
+    "almgren_chriss",
+    "powerlaw_ac",
+    "dp",
+    "lstm",
+    "passive",
+    "passive_adaptive",
+}
 
 
 def _packages_under(folder: Path, name: str) -> set[str]:

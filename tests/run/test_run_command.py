@@ -10,6 +10,7 @@ import pytest
 
 from lobsim import plugins
 from lobsim.cli import main
+from lobsim.scenario import load_scenario
 from tests.run.conftest import REPO, TINY, run_cli, write_scenario
 
 MALFORMED = sorted((REPO / "tests" / "scenario" / "malformed").glob("*.toml"))
@@ -61,7 +62,8 @@ def test_quickstart_has_one_row_per_strategy_stock_and_day(quickstart):
     episodes = pd.read_parquet(out / "episodes.parquet")
     keys = ["variant", "fold", "strategy", "stock", "day"]
     assert not episodes.duplicated(keys).any()
-    assert len(episodes) == 6 * 3 * 2
+    strategies = len(load_scenario(QUICKSTART).strategies)
+    assert len(episodes) == strategies * 3 * 2
 
 
 def test_manifest_has_the_contract_keys(quickstart):
