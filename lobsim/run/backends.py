@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from lobsim.errors import InputError, LobsimError
@@ -103,29 +104,35 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
             process.kill()
 
 
-def follow_driver(driver: int, poll: float = 0.2) -> None:
+def follow_driver(driver: int, poll: float = 0.2, nanny: bool = False) -> None:
     """Make this worker process end as soon as the driver process ``driver`` does.
 
-    On Linux the kernel kills it with the driver (PR_SET_PDEATHSIG); everywhere, a daemon
-    thread checks every ``poll`` seconds that the driver still lives and otherwise ends this
-    process (and, for a Dask worker, the nanny that would restart it). Tasks also check that
-    their run still holds the directory before they write (:func:`lobsim.run.task.run_task`).
+    A pool worker (``nanny=False``) is the driver's child: on Linux the kernel kills it with
+    the driver (PR_SET_PDEATHSIG), and a daemon thread ends it when its parent is no longer
+    the driver (a worker that starts after the driver died ends at once). A Dask worker
+    (``nanny=True``) is the child of a nanny that would restart it: its thread ends the nanny
+    and itself once the driver is dead (a zombie counts as dead). Tasks also check that their
+    run still holds the directory before they write (:func:`lobsim.run.task.run_task`).
     """
-    if sys.platform.startswith("linux") and os.getppid() == driver:
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    direct = os.getppid() == driver
-    nanny = None if direct else os.getppid()
+    parent = os.getppid()
+    if not nanny:
+        if parent != driver:  # the driver died while this worker was starting
+            os._exit(1)
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError, AttributeError):
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != driver:  # it died before the kernel was asked
+            os._exit(1)
 
     def watch() -> None:
         while True:
-            # A dead driver not yet reaped still answers kill(0): a direct child also sees
-            # its parent change.
-            if (direct and os.getppid() != driver) or not _process_alive(driver):
-                if nanny is not None:
+            if nanny:
+                if not _process_alive(driver):
                     with contextlib.suppress(OSError):
-                        os.kill(nanny, signal.SIGKILL)
+                        os.kill(parent, signal.SIGKILL)  # the nanny, recorded at setup
+                    os._exit(1)
+            elif os.getppid() != driver:
                 os._exit(1)
             time.sleep(poll)
 
@@ -141,19 +148,25 @@ def _follow_driver_plugin(driver: int):
         name = "lobsim-follow-driver"
 
         def setup(self, worker) -> None:
-            follow_driver(driver)
+            follow_driver(driver, nanny=True)
 
     return FollowDriver()
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs: not gone, and (where /proc says) not a zombie its parent has not
+    reaped yet."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _dask(tasks: Sequence[TaskSpec], on_done: OnDone, workers: int, scheduler: str | None) -> None:

@@ -158,3 +158,19 @@ def test_random_kills_of_every_backend(tiny, tmp_path, seed, backend):
     }[backend]
 
     _kill_and_resume(scenario, reference, tmp_path, how, delay, *extra)
+
+
+def test_a_pool_worker_that_starts_after_its_driver_died_ends_at_once():
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    code = (
+        "import time\n"
+        "from lobsim.run.backends import follow_driver\n"
+        f"follow_driver({int(dead.stdout)})\n"
+        "time.sleep(30)\n"
+    )
+    started = time.monotonic()
+
+    worker = subprocess.run([sys.executable, "-c", code], timeout=60)
+
+    assert worker.returncode == 1 and time.monotonic() - started < 20
