@@ -39,8 +39,14 @@ EPISODE_COLUMNS = {
     "shortfall": "number",
     "cost": "number",
 }
-# Read when present: runs written before unfilled shares were charged have none (zeros).
-OPTIONAL_EPISODE_COLUMNS = {"opportunity_cost": "number", "penalty_cost": "number"}
+# Read when present: runs written before unfilled shares were charged, or before limit orders,
+# have none (zeros).
+OPTIONAL_EPISODE_COLUMNS = {
+    "opportunity_cost": "number",
+    "penalty_cost": "number",
+    "posted_shares": "number",
+    "passive_shares": "number",
+}
 DECISION_COLUMNS = {
     "variant_id": "label",
     "fold": "int",

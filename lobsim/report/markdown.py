@@ -114,6 +114,7 @@ def _variant_sections(
         body.append(cells)
     lines += [*_table(header, body), ""]
     lines += _unfilled_section(run, overall, level)
+    lines += _passive_section(run, overall, level)
     lines += _fold_sections(run, universe, pairs, level)
     stock_rows = rows[(rows["scope"] != UNIVERSE) & (rows["fold"] == ALL_FOLDS)]
     headline = [p for p in pairs if p[0] not in run.baselines] or pairs
@@ -151,6 +152,33 @@ def _unfilled_section(run: RunResults, overall: pd.DataFrame, level: str) -> lis
         "arrival) and a penalty in the cost above (one market order for those shares in the "
         "day's thinnest traded minute, at most their value), so not trading never ranks "
         "cheaper than trading.",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def _passive_section(run: RunResults, overall: pd.DataFrame, level: str) -> list[str]:
+    """Limit orders per strategy: only when some strategy posted any."""
+    if not (overall["posted_shares"] > 0).any():
+        return []
+    header = ["Strategy", "Posted a day", "Filled passively", "Fill rate (%)", "Passive share (%)"]
+    body = [
+        [
+            s,
+            _big(overall.loc[s, "posted_shares"]),
+            _big(overall.loc[s, "passive_shares"]),
+            _num(overall.loc[s, "fill_rate_pct"], 1),
+            _num(overall.loc[s, "passive_pct"], 1),
+        ]
+        for s in run.strategies
+    ]
+    return [
+        f"{level} Limit orders",
+        "",
+        "Shares posted in limit orders and filled by the background flow (or by the mid moving "
+        "through them); the rest was cancelled and crossed. Passive share: of the shares "
+        "traded. Adverse selection shows in the timing cost (summary.csv).",
         "",
         *_table(header, body),
         "",

@@ -16,6 +16,9 @@ Definitions (the paper's, Papanicolaou et al. 2023, section 4 and Tables 2-9):
 - unfilled_shares, unfilled_pct: shares left at the close (mean daily), and their share of the
   parent orders' shares; opportunity_cost and penalty_cost: what they were charged (the
   episodes' columns, see ``lobsim.simulate``).
+- posted_shares, passive_shares (mean daily): shares put in limit orders, and filled by them;
+  fill_rate_pct = passive / posted; passive_pct = passive / shares filled (the passive share
+  of the volume traded). NaN without limit orders.
 - savings_vs_B: mean over the same days of (cost of baseline B - cost of the strategy);
   positive means the strategy is cheaper. ``_bps`` divides by the value traded, ``_pct`` by
   the baseline's mean cost, ``_se`` is the standard error of the mean over days (NaN with
@@ -35,7 +38,15 @@ ALL_STOCKS = "ALL"
 ALL_FOLDS = "all"
 STOCK, UNIVERSE = "stock", "universe"
 # Episode columns that are averaged over days (and summed over stocks for the universe).
-_SUMMED = ("day_volume", "value_traded", *COST_COLUMNS, "shares", "unfilled")
+_SUMMED = (
+    "day_volume",
+    "value_traded",
+    *COST_COLUMNS,
+    "shares",
+    "unfilled",
+    "posted_shares",
+    "passive_shares",
+)
 _RENAMED = {"day_volume": "daily_volume", "unfilled": "unfilled_shares", "shares": "parent_shares"}
 KEY_COLUMNS = ("variant", "variant_id", "fold", "scope", "stock", "strategy")
 
@@ -64,7 +75,8 @@ def summary_table(run: RunResults) -> pd.DataFrame:
         universe row from a ticker that happens to be "ALL"), stock, strategy, days, stocks,
         daily_volume, value_traded, cost, cost_bps, cost_se, temporary_cost, permanent_cost,
         timing_cost, opportunity_cost, penalty_cost, shortfall, shortfall_bps,
-        unfilled_shares, unfilled_pct, then for each baseline B the
+        unfilled_shares, unfilled_pct, posted_shares, passive_shares, fill_rate_pct,
+        passive_pct, then for each baseline B the
         four :func:`savings_columns`. Money in $, volumes in shares, see the module docstring.
     """
     daily = _with_savings(_daily(run.episodes), run.baselines)
@@ -95,6 +107,10 @@ def summary_table(run: RunResults) -> pd.DataFrame:
         "shortfall_bps",
         "unfilled_shares",
         "unfilled_pct",
+        "posted_shares",
+        "passive_shares",
+        "fill_rate_pct",
+        "passive_pct",
         *savings,
     ]
     return table[columns].reset_index(drop=True)
@@ -147,6 +163,11 @@ def _stats(daily: pd.DataFrame, baselines: tuple[str, ...], *, by_fold: bool) ->
     out["unfilled_pct"] = _ratio(
         100.0 * out["unfilled_shares"].to_numpy(), out["parent_shares"].to_numpy()
     )
+    passive = out["passive_shares"].to_numpy()
+    posted = out["posted_shares"].to_numpy()
+    out["fill_rate_pct"] = _ratio(100.0 * passive, posted)
+    traded = out["parent_shares"].to_numpy() - out["unfilled_shares"].to_numpy()
+    out["passive_pct"] = np.where(posted > 0, _ratio(100.0 * passive, traded), np.nan)
     for b in baselines:
         head, bps, pct, se = savings_columns(b)
         mean = out[head].to_numpy()

@@ -47,8 +47,12 @@ ACC_COLUMNS = (
     "shortfall",
     "filled",
     "notional",
+    "posted",
+    "passive",
 )
-TEMPORARY, PERMANENT, TIMING, SHORTFALL, FILLED, NOTIONAL = range(len(ACC_COLUMNS))
+TEMPORARY, PERMANENT, TIMING, SHORTFALL, FILLED, NOTIONAL, POSTED, PASSIVE = range(
+    len(ACC_COLUMNS)
+)
 
 
 class Episodes(NamedTuple):
@@ -327,6 +331,7 @@ def passive_chunk(lo, hi, minute, mult, ep, sh, live, pb, every, cost, log_out, 
             acc[e, TIMING] += direction * q * (s - s0)
             acc[e, SHORTFALL] += direction * (q * p - q * s0)
             acc[e, FILLED] += q
+            acc[e, PASSIVE] += q
             acc[e, NOTIONAL] += q * p
             live.traded[e] += q
             if log_out.shape[0] > 0 and log_count[0] < log_out.shape[0]:

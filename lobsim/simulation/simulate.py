@@ -42,7 +42,9 @@ from lobsim.simulation.kernels import (
     FILLED,
     ID_STRIDE,
     NOTIONAL,
+    PASSIVE,
     PERMANENT,
+    POSTED,
     SHORT_BOOK,
     SHORTFALL,
     TEMPORARY,
@@ -134,7 +136,9 @@ def simulate(
     -------
     SimulationResult
         ``episodes`` columns: stock, day, strategy, side, shares, shares_filled, unfilled
-        (shares left at the close), arrival_price, avg_price, day_volume, temporary_cost,
+        (shares left at the close), posted_shares (shares put in limit orders, the part
+        trimmed to the inventory), passive_shares (of shares_filled, by limit orders),
+        arrival_price, avg_price, day_volume, temporary_cost,
         permanent_cost, timing_cost, opportunity_cost (the unfilled shares valued at the
         close against arrival), penalty_cost (the ranked charge for them, see
         :func:`_unfilled_costs`), shortfall (Perold's: temporary + permanent + timing +
@@ -623,6 +627,7 @@ class _Passive:
             if nf:  # priced off the book, it can never match: a bug if it did
                 raise AssertionError("a posted limit order matched on entry")
             free[b] -= size
+            run.live.acc[e, POSTED] += size
             self.check(b)
 
     def _prepare(self, e: int, t: int, k: int) -> None:
@@ -690,6 +695,8 @@ def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
             "shares": run.initial,
             "shares_filled": filled.astype(np.int64),
             "unfilled": unfilled,
+            "posted_shares": acc[:, POSTED].astype(np.int64),
+            "passive_shares": acc[:, PASSIVE].astype(np.int64),
             "arrival_price": s0,
             "avg_price": np.divide(
                 acc[:, NOTIONAL], filled, out=np.full(len(s0), np.nan), where=filled > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from lobsim.report import load_run, summary_table
@@ -97,3 +98,17 @@ def test_shares_left_at_the_close_get_a_section_per_strategy(tmp_path):
     pct = overall.set_index("strategy").loc["vwap", "unfilled_pct"]
     assert 9.0 < pct <= 10.0  # a tenth of each order, rounded down to whole shares
     assert cells["vwap"] == f"{pct:.3f}"
+
+
+def test_limit_orders_get_a_section_only_when_a_strategy_posted(tmp_path):
+    assert "## Limit orders" not in _markdown(tmp_path)
+    episodes, decisions, manifest = random_frames()
+    lstm = episodes["strategy"] == "lstm"
+    episodes["posted_shares"] = np.where(lstm, episodes["shares"], 0)
+    episodes["passive_shares"] = np.where(lstm, episodes["shares"] // 2, 0)
+    run = load_run(write_run_dir(tmp_path / "posted", episodes, decisions, manifest))
+
+    rows = _section(render_markdown(run, summary_table(run), plots={}), "## Limit orders")
+
+    cells = {row.split("|")[1].strip(): row.split("|")[4].strip() for row in rows}
+    assert cells["twap"] == "—" and 49.0 < float(cells["lstm"]) <= 50.0  # the fill rate

@@ -54,7 +54,8 @@ def test_episode_columns_are_the_contract(tmp_path):
     episodes, _ = _run(_plan(tmp_path, TINY, "folds.count=1").tasks[0])
     contract = (
         "variant variant_id fold strategy stock day side shares shares_filled unfilled "
-        "arrival_price avg_price day_volume temporary_cost permanent_cost timing_cost "
+        "posted_shares passive_shares arrival_price avg_price day_volume temporary_cost "
+        "permanent_cost timing_cost "
         "opportunity_cost penalty_cost shortfall cost temporary_bps permanent_bps timing_bps "
         "opportunity_bps penalty_bps shortfall_bps cost_bps"
     ).split()

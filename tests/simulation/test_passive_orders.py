@@ -56,6 +56,7 @@ def test_a_decision_without_limit_orders_is_an_array(panel):
 
     assert plain.episodes.equals(wrapped.episodes)
     assert not plain.fills.passive.any()
+    assert (plain.episodes.posted_shares == 0).all() and (plain.episodes.passive_shares == 0).all()
 
 
 def test_posted_orders_fill_passively_and_the_accounts_add_up(panel):
@@ -70,6 +71,9 @@ def test_posted_orders_fill_passively_and_the_accounts_add_up(panel):
     np.testing.assert_allclose(e.shortfall, parts, rtol=1e-12, atol=1e-9)
     slice_ = PARENT[0] // 78
     assert (f[f.passive].groupby("order_id").qty.sum() <= slice_).all()  # never beyond size
+    passive = f[f.passive].groupby("episode").qty.sum().reindex(range(len(e)), fill_value=0)
+    np.testing.assert_array_equal(e.passive_shares.to_numpy(), passive.to_numpy())
+    assert (e.posted_shares >= e.passive_shares).all() and (e.posted_shares > 0).all()
     # Resting sells earn against the mid what the walk costs: cheaper than TWAP's walk.
     twap = run(panel, Twap()).episodes
     assert e.temporary_bps.mean() < twap.temporary_bps.mean()
