@@ -108,3 +108,17 @@ def test_bad_limit_orders_are_refused_naming_the_strategy(panel, limits, cancel,
 
     with pytest.raises(StrategyError, match=f"strategy 'bad'.*{message}"):
         run(panel, Bad())
+
+
+def test_a_depth_of_zero_posts_where_zero_ticks_does(panel):
+    class AtDepth(Poster):
+        def decide(self, obs):
+            decision = super().decide(obs)
+            limits = decision.limits
+            at_depth = Limits(limits.episode, limits.size, depth=np.zeros(len(limits.size)))
+            return Decision(decision.targets, at_depth, decision.cancel)
+
+    ticks, depth = run(panel, Poster()), run(panel, AtDepth())
+
+    assert ticks.episodes.equals(depth.episodes)
+    assert ticks.fills.equals(depth.fills)
