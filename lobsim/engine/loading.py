@@ -426,3 +426,38 @@ def _check_refill(levels, orders, books, b, side, prices, qtys, n):
     if slots > books[b, BK_NFREE]:
         return ERR_ORDERS_FULL
     return OK
+
+
+@njit(cache=True)
+def refill_top(state, b, side, prices, qtys, n):
+    """:func:`refill_side` for the n best target levels only, for a book whose deeper levels
+    are at their targets already (after a market order, which only touches the best levels).
+
+    Returns OK, or ERR_ORDERS_FULL / ERR_LEVELS_FULL (also the book's status) if a level or a
+    slot is missing; levels refilled before that stay refilled. Callers that cannot rule out
+    a refusal use :func:`refill_side`.
+    """
+    check_book(state, b)
+    levels = state.levels
+    orders = state.orders
+    books = state.books
+    for k in range(min(n, prices.shape[0], qtys.shape[0])):
+        m = books[b, BK_LEVELS + side]
+        i, found = find_level(levels, b, side, m, prices[k])
+        if not found:
+            if qtys[k] == 0:
+                continue
+            if m >= levels.shape[2]:
+                books[b, BK_STATUS] = ERR_LEVELS_FULL
+                return ERR_LEVELS_FULL
+            i += 1
+            open_level(levels, b, side, i, m, prices[k])
+            books[b, BK_LEVELS + side] = m + 1
+        if books[b, BK_NFREE] == 0 and qtys[k] > _bulk_at(levels, orders, b, side, i):
+            books[b, BK_STATUS] = ERR_ORDERS_FULL
+            return ERR_ORDERS_FULL
+        _set_bulk(levels, orders, books, b, side, i, qtys[k])
+        if levels[b, side, i, LV_HEAD] == NO_SLOT:
+            close_level(levels, b, side, i, books[b, BK_LEVELS + side])
+            books[b, BK_LEVELS + side] -= 1
+    return OK

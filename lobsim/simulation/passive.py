@@ -24,7 +24,7 @@ from numba import njit
 
 from lobsim.engine._ops import ht_find
 from lobsim.engine.kernels import cancel, submit_market
-from lobsim.engine.loading import refill_side
+from lobsim.engine.loading import refill_side, refill_top
 from lobsim.engine.records import (
     ASK,
     BID,
@@ -92,13 +92,28 @@ def passive_minute(
     traded = 0
     for j in range(n_flow):
         direction = directions[j]
+        start = nfills
         filled, nfills = submit_market(state, b, direction, sizes[j], BACKGROUND, fills, nfills)
         traded += filled
+        if nfills == start:
+            continue
+        # Only the levels the order walked changed: refill the targets down to its last fill.
+        last = fills[nfills - 1].price
         if direction == BUY:
-            refill_side(state, b, ASK, ask_prices, ask_qtys, n_ask)
+            refill_top(state, b, ASK, ask_prices, ask_qtys, _reach(ASK, ask_prices, n_ask, last))
         else:
-            refill_side(state, b, BID, bid_prices, bid_qtys, n_bid)
+            refill_top(state, b, BID, bid_prices, bid_qtys, _reach(BID, bid_prices, n_bid, last))
     return nfills, traded
+
+
+@njit(cache=True)
+def _reach(side, prices, n, last):
+    """How many target levels (best first) lie at or before ``last``, the price of a taker's
+    last fill, plus one: the levels its walk can have changed."""
+    k = 0
+    while k < n and (prices[k] == last or (prices[k] > last if side == BID else prices[k] < last)):
+        k += 1
+    return min(k + 1, n)
 
 
 @njit(cache=True)

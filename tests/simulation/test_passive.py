@@ -22,7 +22,8 @@ def _shape(side, mid, rng, levels=12):
     else:
         best = int(np.ceil(mid)) + int(rng.integers(0, 2))
         ticks = best + np.arange(levels)
-    qtys = rng.integers(1, 60, levels) * (1 + np.arange(levels) // 3)
+    # Empty levels too (a shape's first levels round to nothing when the tick is coarse).
+    qtys = rng.integers(0, 60, levels) * (1 + np.arange(levels) // 3)
     return ticks.astype(np.int64), qtys.astype(np.int64)
 
 
