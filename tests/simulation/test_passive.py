@@ -87,7 +87,7 @@ def _run(seed, minutes=6):
         assert batch.state.books[0, BK_STATUS] == OK
 
 
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
