@@ -22,6 +22,8 @@ from numba import njit
 from lobsim.engine.records import (
     ASK,
     BID,
+    BK_FREE,
+    BK_NFREE,
     EMPTY_KEY,
     HT_KEY,
     HT_SLOT,
@@ -32,6 +34,9 @@ from lobsim.engine.records import (
     LV_TAIL,
     NO_PRICE,
     NO_SLOT,
+    OR_NEXT,
+    OR_PREV,
+    OR_QTY,
 )
 
 # Fibonacci hashing multiplier 0x9E3779B97F4A7C15 as a signed int64 (the product wraps).
@@ -147,6 +152,26 @@ def close_level(levels, b, side, i, n):
     for j in range(i, n - 1):
         for f in range(LV_FIELDS):
             levels[b, side, j, f] = levels[b, side, j + 1, f]
+
+
+@njit(cache=True, inline="always")
+def unlink_order(levels, orders, books, b, side, i, s):
+    """Take order slot s out of level i's queue and free it (the level's quantity is the
+    caller's to adjust, and closing a level left empty)."""
+    prev = orders[b, s, OR_PREV]
+    nxt = orders[b, s, OR_NEXT]
+    if prev == NO_SLOT:
+        levels[b, side, i, LV_HEAD] = nxt
+    else:
+        orders[b, prev, OR_NEXT] = nxt
+    if nxt == NO_SLOT:
+        levels[b, side, i, LV_TAIL] = prev
+    else:
+        orders[b, nxt, OR_PREV] = prev
+    orders[b, s, OR_QTY] = 0
+    orders[b, s, OR_NEXT] = books[b, BK_FREE]
+    books[b, BK_FREE] = s
+    books[b, BK_NFREE] += 1
 
 
 @njit(cache=True, inline="always")

@@ -71,6 +71,11 @@ class BookState(NamedTuple):
     table: np.ndarray
 
 
+def _hash_size(max_orders: int) -> int:
+    """Rows of a book's order-id hash table: a power of two, at most half full."""
+    return 1 << max(3, (2 * max_orders - 1).bit_length())
+
+
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -96,10 +101,9 @@ class BookBatch:
         n_books = _positive_int("n_books", n_books)
         max_levels = _positive_int("max_levels", max_levels)
         max_orders = _positive_int("max_orders", max_orders)
-        n_hash = 1 << max(3, (2 * max_orders - 1).bit_length())
-        fields = 2 * max_levels * LV_FIELDS + max_orders * OR_FIELDS + BK_STRIDE
+        n_hash = _hash_size(max_orders)
         check_fits(
-            8 * n_books * (fields + n_hash * HT_FIELDS),
+            self.state_bytes(n_books, max_levels, max_orders),
             f"BookBatch(n_books={n_books}, max_levels={max_levels}, max_orders={max_orders})",
         )
         self.state = BookState(
@@ -109,6 +113,12 @@ class BookBatch:
             table=np.zeros((n_books, n_hash, HT_FIELDS), np.int64),
         )
         reset_books(self.state)
+
+    @staticmethod
+    def state_bytes(n_books: int, max_levels: int, max_orders: int) -> int:
+        """Bytes the state arrays of such a batch take (checked against memory first)."""
+        fields = 2 * max_levels * LV_FIELDS + max_orders * OR_FIELDS + BK_STRIDE
+        return 8 * n_books * (fields + _hash_size(max_orders) * HT_FIELDS)
 
     @property
     def n_books(self) -> int:

@@ -55,6 +55,7 @@ from lobsim.engine._ops import (
     ht_remove_at,
     marketable_qty,
     open_level,
+    unlink_order,
 )
 from lobsim.engine.loading import load_side, refill_side
 from lobsim.engine.records import (
@@ -385,26 +386,13 @@ def _cancel_impl(state, b, order_id):
     side = orders[b, s, OR_SIDE]
     n = books[b, BK_LEVELS + side]
     i, _ = find_level(levels, b, side, n, orders[b, s, OR_PRICE])
-    prev = orders[b, s, OR_PREV]
-    nxt = orders[b, s, OR_NEXT]
-    if prev == NO_SLOT:
-        levels[b, side, i, LV_HEAD] = nxt
-    else:
-        orders[b, prev, OR_NEXT] = nxt
-    if nxt == NO_SLOT:
-        levels[b, side, i, LV_TAIL] = prev
-    else:
-        orders[b, nxt, OR_PREV] = prev
     levels[b, side, i, LV_QTY] -= orders[b, s, OR_QTY]
+    unlink_order(levels, orders, books, b, side, i, s)
     if levels[b, side, i, LV_HEAD] == NO_SLOT:
         close_level(levels, b, side, i, n)
         books[b, BK_LEVELS + side] = n - 1
     ht_remove_at(table, b, pos)
     books[b, BK_OWN + side] -= 1
-    orders[b, s, OR_QTY] = 0
-    orders[b, s, OR_NEXT] = books[b, BK_FREE]
-    books[b, BK_FREE] = s
-    books[b, BK_NFREE] += 1
     return True
 
 

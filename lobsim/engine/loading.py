@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from numba import njit
 
-from lobsim.engine._ops import better, check_book, close_level, find_level, open_level
+from lobsim.engine._ops import (
+    better,
+    check_book,
+    close_level,
+    find_level,
+    open_level,
+    unlink_order,
+)
 from lobsim.engine.records import (
     ASK,
     BID,
@@ -182,20 +189,8 @@ def load_side(state, b, side, prices, qtys, n):
         while s != NO_SLOT:
             nxt = orders[b, s, OR_NEXT]
             if orders[b, s, OR_ID] == BULK_ID:
-                prev = orders[b, s, OR_PREV]
-                if prev == NO_SLOT:
-                    levels[b, side, i, LV_HEAD] = nxt
-                else:
-                    orders[b, prev, OR_NEXT] = nxt
-                if nxt == NO_SLOT:
-                    levels[b, side, i, LV_TAIL] = prev
-                else:
-                    orders[b, nxt, OR_PREV] = prev
                 levels[b, side, i, LV_QTY] -= orders[b, s, OR_QTY]
-                orders[b, s, OR_QTY] = 0
-                orders[b, s, OR_NEXT] = books[b, BK_FREE]
-                books[b, BK_FREE] = s
-                books[b, BK_NFREE] += 1
+                unlink_order(levels, orders, books, b, side, i, s)
             s = nxt
         if levels[b, side, i, LV_HEAD] != NO_SLOT:
             if w != i:
@@ -256,24 +251,6 @@ def _bulk_at(levels, orders, b, side, i):
 
 
 @njit(cache=True, inline="always")
-def _unlink(levels, orders, books, b, side, i, s):
-    prev = orders[b, s, OR_PREV]
-    nxt = orders[b, s, OR_NEXT]
-    if prev == NO_SLOT:
-        levels[b, side, i, LV_HEAD] = nxt
-    else:
-        orders[b, prev, OR_NEXT] = nxt
-    if nxt == NO_SLOT:
-        levels[b, side, i, LV_TAIL] = prev
-    else:
-        orders[b, nxt, OR_PREV] = prev
-    orders[b, s, OR_QTY] = 0
-    orders[b, s, OR_NEXT] = books[b, BK_FREE]
-    books[b, BK_FREE] = s
-    books[b, BK_NFREE] += 1
-
-
-@njit(cache=True, inline="always")
 def _set_bulk(levels, orders, books, b, side, i, target):
     """Bring the bulk depth of level i to ``target`` shares: the missing shares join the back
     of the queue as one bulk order; excess shares leave from the back, the bulk queued last
@@ -311,7 +288,7 @@ def _set_bulk(levels, orders, books, b, side, i, target):
                 q = orders[b, s, OR_QTY]
                 if q <= excess:
                     excess -= q
-                    _unlink(levels, orders, books, b, side, i, s)
+                    unlink_order(levels, orders, books, b, side, i, s)
                 else:
                     orders[b, s, OR_QTY] = q - excess
                     excess = 0

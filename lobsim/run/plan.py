@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lobsim._memory import check_fits
+from lobsim.engine.batch import BookBatch
 from lobsim.errors import DataError, InputError, ScenarioError, StrategyError
 from lobsim.market import Fold, MarketPanel, load_bars, walk_forward_folds
 from lobsim.scenario import Scenario, Variant, expand_sweep, resolve_strategies
@@ -115,7 +116,7 @@ def _check_task_memory(sc, n_stocks: int, folds, threads: int) -> None:
     check_fits(8 * _TASK_PANELS * bars, what)
     levels = sc.book.max_levels
     check_fits(
-        8 * threads * levels * (2 * 4 + 6 + 2 * 2 * 6),
+        BookBatch.state_bytes(threads, levels, levels + 1),  # as the simulator makes them
         f"book.max_levels = {levels} with {threads} threads (the simulator's books)",
     )
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from lobsim.engine._ops import ht_find
+from lobsim.engine._ops import better, ht_find
 from lobsim.engine.kernels import cancel, submit_market
 from lobsim.engine.loading import refill_side, refill_top
 from lobsim.engine.records import (
@@ -111,7 +111,7 @@ def _reach(side, prices, n, last):
     """How many target levels (best first) lie at or before ``last``, the price of a taker's
     last fill, plus one: the levels its walk can have changed."""
     k = 0
-    while k < n and (prices[k] == last or (prices[k] > last if side == BID else prices[k] < last)):
+    while k < n and (prices[k] == last or better(side, prices[k], last)):
         k += 1
     return min(k + 1, n)
 
