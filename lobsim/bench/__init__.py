@@ -14,6 +14,7 @@ import importlib
 BENCHMARKS: dict[str, str] = {
     "engine": "lobsim.bench.engine",
     "simulate": "lobsim.bench.simulate",
+    "passive": "lobsim.bench.passive",
     "market": "lobsim.bench.market",
     "strategies": "lobsim.bench.strategies",
     "lstm": "lobsim.bench.lstm",

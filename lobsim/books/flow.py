@@ -45,7 +45,9 @@ def _phi(x):
 
 
 @njit(cache=True)
-def background_flow(volume, price_change, sigma, n_orders, key, minute, directions, sizes):
+def background_flow(
+    volume, price_change, sigma, n_orders, key, minute, directions, sizes, arrivals
+):
     """The minute's background market orders, in arrival order.
 
     Parameters
@@ -59,8 +61,9 @@ def background_flow(volume, price_change, sigma, n_orders, key, minute, directio
         Expected orders a minute, >= 1.
     key, minute : int
         Coordinates of the counter-based generator.
-    directions, sizes : ndarray(int64, (>= n_orders + 2,))
-        Outputs: BUY (+1) or SELL (-1), and shares, of each order in arrival order.
+    directions, sizes, arrivals : ndarray((>= n_orders + 2,)), int64, int64, float64
+        Outputs: BUY (+1) or SELL (-1), shares and arrival time (a fraction of the minute) of
+        each order, in arrival order.
 
     Returns
     -------
@@ -73,7 +76,6 @@ def background_flow(volume, price_change, sigma, n_orders, key, minute, directio
     share = 0.5 if sigma <= 0.0 else _phi(price_change / sigma)
     buy = np.int64(math.floor(total * share + 0.5))
     capacity = directions.shape[0]
-    arrival = np.empty(capacity)
     count = 0
     for side in range(2):
         v = buy if side == 0 else total - buy
@@ -81,25 +83,36 @@ def background_flow(volume, price_change, sigma, n_orders, key, minute, directio
             continue
         k = max(1, np.int64(math.floor(n_orders * v / total + 0.5)))
         k = min(k, capacity - count, v)
-        cuts = np.empty(k + 1, dtype=np.int64)
-        cuts[0] = 0
-        cuts[k] = v
+        # The k - 1 cut points, sorted, in sizes[count:]; then their gaps, in place (a gap is
+        # written at or before the cut it is read from), empty gaps dropped.
+        base = count
         for j in range(1, k):
-            cuts[j] = np.int64(uniform01(key, minute, side * 1_000_003 + j, _CUT_STREAM) * v)
-        cuts[1:k] = np.sort(cuts[1:k])
+            cut = np.int64(uniform01(key, minute, side * 1_000_003 + j, _CUT_STREAM) * v)
+            at = base + j - 1
+            while at > base and sizes[at - 1] > cut:
+                sizes[at] = sizes[at - 1]
+                at -= 1
+            sizes[at] = cut
+        previous = 0
         for j in range(k):
-            q = cuts[j + 1] - cuts[j]
+            cut = sizes[base + j] if j < k - 1 else v
+            q = cut - previous
+            previous = cut
             if q > 0:
                 directions[count] = BUY if side == 0 else SELL
                 sizes[count] = q
-                arrival[count] = uniform01(key, minute, side * 1_000_003 + j, _ARRIVAL_STREAM)
+                arrivals[count] = uniform01(key, minute, side * 1_000_003 + j, _ARRIVAL_STREAM)
                 count += 1
-    order = np.argsort(arrival[:count], kind="mergesort")
-    d = directions[:count].copy()
-    s = sizes[:count].copy()
-    for j in range(count):
-        directions[j] = d[order[j]]
-        sizes[j] = s[order[j]]
+    # Arrival order: a stable insertion sort (a few dozen orders).
+    for j in range(1, count):
+        d, s, a = directions[j], sizes[j], arrivals[j]
+        at = j
+        while at > 0 and arrivals[at - 1] > a:
+            directions[at] = directions[at - 1]
+            sizes[at] = sizes[at - 1]
+            arrivals[at] = arrivals[at - 1]
+            at -= 1
+        directions[at], sizes[at], arrivals[at] = d, s, a
     return count
 
 

@@ -121,15 +121,7 @@ def build_levels(
     capacity = out_prices.shape[0]
     if volume <= 0.0 or need <= 0:
         return 0, 0
-    m = mid / tick
-    if side == BID:
-        shifted = m - half_spread
-        p0 = math.floor(shifted)
-        offset = shifted - p0
-    else:
-        shifted = m + half_spread
-        p0 = math.ceil(shifted)
-        offset = p0 - shifted
+    p0, offset = _grid(side, mid, tick, half_spread)
     scale = tick / (mid * eps)
     below = 0
     total = 0
@@ -139,17 +131,59 @@ def build_levels(
         capacity = min(capacity, max(p0, 0))
     while n < capacity and total < need:
         upper = cumulative_shares(offset + n + 0.5, scale, volume, alpha, deficit)
-        qty = upper - below
+        qty = _perturb(upper - below, n, depth_sd, empty_prob, key, minute)
         below = upper
-        if qty > 0 and empty_prob > 0.0 and uniform01(key, minute, n, 0) < empty_prob:
-            qty = 0
-        if qty > 0 and depth_sd > 0.0:
-            u1 = uniform01(key, minute, n, 1)
-            u2 = uniform01(key, minute, n, 2)
-            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-            qty = np.int64(math.floor(qty * math.exp(depth_sd * z - 0.5 * depth_sd**2) + 0.5))
         out_prices[n] = p0 - n if side == BID else p0 + n
         out_qtys[n] = qty
         total += qty
         n += 1
     return n, total
+
+
+@njit(cache=True)
+def level_at(
+    side, price, mid, volume, alpha, eps, tick, half_spread, deficit, depth_sd, empty_prob, key,
+    minute,
+):  # fmt: skip
+    """The shares :func:`build_levels` puts at ``price`` (ticks) with the same arguments,
+    computed on their own (0 for a price between the mid and the first level)."""
+    if volume <= 0.0:
+        return 0
+    p0, offset = _grid(side, mid, tick, half_spread)
+    n = p0 - price if side == BID else price - p0
+    if n < 0:
+        return 0
+    scale = tick / (mid * eps)
+    below = 0
+    if n > 0:
+        below = cumulative_shares(offset + n - 0.5, scale, volume, alpha, deficit)
+    upper = cumulative_shares(offset + n + 0.5, scale, volume, alpha, deficit)
+    return _perturb(upper - below, n, depth_sd, empty_prob, key, minute)
+
+
+@njit(cache=True, inline="always")
+def _grid(side, mid, tick, half_spread):
+    """(p0, offset): the first level's price in ticks, and its distance from the mid moved
+    ``half_spread`` ticks away, in ticks."""
+    m = mid / tick
+    if side == BID:
+        shifted = m - half_spread
+        p0 = math.floor(shifted)
+        return p0, shifted - p0
+    shifted = m + half_spread
+    p0 = math.ceil(shifted)
+    return p0, p0 - shifted
+
+
+@njit(cache=True, inline="always")
+def _perturb(qty, n, depth_sd, empty_prob, key, minute):
+    """Level n's shares after its noise: emptied with probability ``empty_prob``, then scaled
+    by a log-normal factor of mean one."""
+    if qty > 0 and empty_prob > 0.0 and uniform01(key, minute, n, 0) < empty_prob:
+        qty = 0
+    if qty > 0 and depth_sd > 0.0:
+        u1 = uniform01(key, minute, n, 1)
+        u2 = uniform01(key, minute, n, 2)
+        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        qty = np.int64(math.floor(qty * math.exp(depth_sd * z - 0.5 * depth_sd**2) + 0.5))
+    return qty

@@ -24,6 +24,7 @@ from lobsim.engine.records import (
     BID,
     BK_FREE,
     BK_NFREE,
+    BULK_ID,
     EMPTY_KEY,
     HT_KEY,
     HT_SLOT,
@@ -34,9 +35,12 @@ from lobsim.engine.records import (
     LV_TAIL,
     NO_PRICE,
     NO_SLOT,
+    OR_ID,
     OR_NEXT,
     OR_PREV,
+    OR_PRICE,
     OR_QTY,
+    OR_SIDE,
 )
 
 # Fibonacci hashing multiplier 0x9E3779B97F4A7C15 as a signed int64 (the product wraps).
@@ -140,6 +144,12 @@ def open_level(levels, b, side, i, n, price):
     for j in range(n, i, -1):
         for f in range(LV_FIELDS):
             levels[b, side, j, f] = levels[b, side, j - 1, f]
+    empty_level(levels, b, side, i, price)
+
+
+@njit(cache=True, inline="always")
+def empty_level(levels, b, side, i, price):
+    """Write an empty level for ``price`` at index i (over whatever was there)."""
     levels[b, side, i, LV_PRICE] = price
     levels[b, side, i, LV_QTY] = 0
     levels[b, side, i, LV_HEAD] = NO_SLOT
@@ -186,3 +196,80 @@ def marketable_qty(levels, b, opp, n_opp, limit, qty):
         total += levels[b, opp, i, LV_QTY]
         i -= 1
     return total
+
+
+@njit(cache=True, inline="always")
+def push_back(levels, orders, books, b, side, i, order_id, qty):
+    """Put an order of ``qty`` shares in a free slot at the back of level i's queue (the
+    level's price is the order's); returns the slot. The caller makes sure a slot is free."""
+    s = books[b, BK_FREE]
+    books[b, BK_FREE] = orders[b, s, OR_NEXT]
+    books[b, BK_NFREE] -= 1
+    orders[b, s, OR_ID] = order_id
+    orders[b, s, OR_PRICE] = levels[b, side, i, LV_PRICE]
+    orders[b, s, OR_QTY] = qty
+    orders[b, s, OR_SIDE] = side
+    tail = levels[b, side, i, LV_TAIL]
+    orders[b, s, OR_PREV] = tail
+    orders[b, s, OR_NEXT] = NO_SLOT
+    if tail == NO_SLOT:
+        levels[b, side, i, LV_HEAD] = s
+    else:
+        orders[b, tail, OR_NEXT] = s
+    levels[b, side, i, LV_TAIL] = s
+    levels[b, side, i, LV_QTY] += qty
+    return s
+
+
+@njit(cache=True, inline="always")
+def write_fill(fills, row, taker_id, maker_id, price, qty, side):
+    """Fill the record at ``row`` (the caller checks there is one)."""
+    f = fills[row]
+    f.taker_id = taker_id
+    f.maker_id = maker_id
+    f.price = price
+    f.qty = qty
+    f.side = side
+
+
+@njit(cache=True, inline="always")
+def bulk_at(levels, orders, b, side, i):
+    """Shares of bulk depth resting at level i."""
+    total = 0
+    s = levels[b, side, i, LV_HEAD]
+    while s != NO_SLOT:
+        if orders[b, s, OR_ID] == BULK_ID:
+            total += orders[b, s, OR_QTY]
+        s = orders[b, s, OR_NEXT]
+    return total
+
+
+@njit(cache=True, inline="always")
+def set_bulk(levels, orders, books, b, side, i, target):
+    """Bring the bulk depth of level i to ``target`` shares: the missing shares join the back
+    of the queue as one bulk order; excess shares leave from the back, the bulk queued last
+    first, so the depth ahead of an own order stays ahead of it."""
+    bulk = bulk_at(levels, orders, b, side, i)
+    if bulk < target:
+        tail = levels[b, side, i, LV_TAIL]
+        if tail != NO_SLOT and orders[b, tail, OR_ID] == BULK_ID:
+            # The back of the queue is bulk already: it grows (one slot per run of bulk).
+            orders[b, tail, OR_QTY] += target - bulk
+            levels[b, side, i, LV_QTY] += target - bulk
+            return
+        push_back(levels, orders, books, b, side, i, BULK_ID, target - bulk)
+    elif bulk > target:
+        excess = bulk - target
+        levels[b, side, i, LV_QTY] -= excess
+        s = levels[b, side, i, LV_TAIL]
+        while excess > 0:
+            prev = orders[b, s, OR_PREV]
+            if orders[b, s, OR_ID] == BULK_ID:
+                q = orders[b, s, OR_QTY]
+                if q <= excess:
+                    excess -= q
+                    unlink_order(levels, orders, books, b, side, i, s)
+                else:
+                    orders[b, s, OR_QTY] = q - excess
+                    excess = 0
+            s = prev

@@ -55,7 +55,9 @@ from lobsim.engine._ops import (
     ht_remove_at,
     marketable_qty,
     open_level,
+    push_back,
     unlink_order,
+    write_fill,
 )
 from lobsim.engine.loading import load_side, refill_side
 from lobsim.engine.records import (
@@ -81,7 +83,6 @@ from lobsim.engine.records import (
     LV_HEAD,
     LV_PRICE,
     LV_QTY,
-    LV_TAIL,
     MAX_QTY,
     MIN_PRICE,
     NO_PRICE,
@@ -197,12 +198,7 @@ def _match(levels, orders, books, table, b, direction, limit, qty, taker_id, fil
             resting = orders[b, s, OR_QTY]
             take = min(rem, resting)
             maker = orders[b, s, OR_ID]
-            f = fills[nfills]
-            f.taker_id = taker_id
-            f.maker_id = maker
-            f.price = price
-            f.qty = take
-            f.side = direction
+            write_fill(fills, nfills, taker_id, maker, price, take, direction)
             nfills += 1
             rem -= take
             level_qty -= take
@@ -328,22 +324,7 @@ def _limit_impl(state, b, direction, price, qty, order_id, fills, nfills):
         i += 1
         open_level(levels, b, side, i, n, price)
         books[b, BK_LEVELS + side] = n + 1
-    s = books[b, BK_FREE]
-    books[b, BK_FREE] = orders[b, s, OR_NEXT]
-    books[b, BK_NFREE] -= 1
-    orders[b, s, OR_ID] = order_id
-    orders[b, s, OR_PRICE] = price
-    orders[b, s, OR_QTY] = qty - filled
-    orders[b, s, OR_SIDE] = side
-    tail = levels[b, side, i, LV_TAIL]
-    orders[b, s, OR_PREV] = tail
-    orders[b, s, OR_NEXT] = NO_SLOT
-    if tail == NO_SLOT:
-        levels[b, side, i, LV_HEAD] = s
-    else:
-        orders[b, tail, OR_NEXT] = s
-    levels[b, side, i, LV_TAIL] = s
-    levels[b, side, i, LV_QTY] += qty - filled
+    s = push_back(levels, orders, books, b, side, i, order_id, qty - filled)
     ht_insert(table, b, order_id, s)
     books[b, BK_OWN + side] += 1
     return filled, nfills

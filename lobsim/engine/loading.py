@@ -10,10 +10,13 @@ from numba import njit
 
 from lobsim.engine._ops import (
     better,
+    bulk_at,
     check_book,
-    close_level,
+    empty_level,
     find_level,
     open_level,
+    push_back,
+    set_bulk,
     unlink_order,
 )
 from lobsim.engine.records import (
@@ -111,35 +114,51 @@ def _check_depth(levels, orders, books, b, side, prices, qtys, n):
 
 @njit(cache=True, inline="always")
 def _replace_bulk_only(levels, orders, books, b, side, prices, qtys, n, nnz):
-    """load_side when the side holds no own orders, so each level is one bulk order: the
-    common case of the simulator, written out for speed."""
+    """load_side (and refill_side) when the side holds no own orders, so its levels hold
+    bulk only: the common case of the simulator, written out for speed. The new level at
+    index i reuses the first slot of the old level i, so a reload moves no slot through the
+    free list."""
     free = books[b, BK_FREE]
     m = books[b, BK_LEVELS + side]
+    freed = 0
     for i in range(m):
         s = levels[b, side, i, LV_HEAD]
-        orders[b, s, OR_QTY] = 0
-        orders[b, s, OR_NEXT] = free
-        free = s
+        if i < nnz:  # keep the level's first slot; free the rest of its queue
+            head = s
+            s = orders[b, s, OR_NEXT]
+            orders[b, head, OR_NEXT] = NO_SLOT
+        while s != NO_SLOT:  # one slot per level after a load; runs of bulk after a refill
+            nxt = orders[b, s, OR_NEXT]
+            orders[b, s, OR_QTY] = 0
+            orders[b, s, OR_NEXT] = free
+            free = s
+            freed += 1
+            s = nxt
+    taken = 0
     dst = nnz - 1
     for k in range(n):
         q = qtys[k]
         if q == 0:
             continue
-        s = free
-        free = orders[b, s, OR_NEXT]
-        orders[b, s, OR_ID] = BULK_ID
+        if dst < m:
+            s = levels[b, side, dst, LV_HEAD]
+        else:
+            s = free
+            free = orders[b, s, OR_NEXT]
+            taken += 1
+            orders[b, s, OR_ID] = BULK_ID
+            orders[b, s, OR_SIDE] = side
+            orders[b, s, OR_NEXT] = NO_SLOT
+            orders[b, s, OR_PREV] = NO_SLOT
         orders[b, s, OR_PRICE] = prices[k]
         orders[b, s, OR_QTY] = q
-        orders[b, s, OR_SIDE] = side
-        orders[b, s, OR_NEXT] = NO_SLOT
-        orders[b, s, OR_PREV] = NO_SLOT
         levels[b, side, dst, LV_PRICE] = prices[k]
         levels[b, side, dst, LV_QTY] = q
         levels[b, side, dst, LV_HEAD] = s
         levels[b, side, dst, LV_TAIL] = s
         dst -= 1
     books[b, BK_FREE] = free
-    books[b, BK_NFREE] += m - nnz
+    books[b, BK_NFREE] += freed - taken
     books[b, BK_LEVELS + side] = nnz
 
 
@@ -205,10 +224,7 @@ def load_side(state, b, side, prices, qtys, n):
         while k < n and qtys[k] == 0:
             k += 1
         if k < n and (r < 0 or better(side, prices[k], levels[b, side, r, LV_PRICE])):
-            levels[b, side, dst, LV_PRICE] = prices[k]
-            levels[b, side, dst, LV_QTY] = 0
-            levels[b, side, dst, LV_HEAD] = NO_SLOT
-            levels[b, side, dst, LV_TAIL] = NO_SLOT
+            empty_level(levels, b, side, dst, prices[k])
         else:
             if r != dst:
                 for f in range(LV_FIELDS):
@@ -217,82 +233,10 @@ def load_side(state, b, side, prices, qtys, n):
             if k >= n or prices[k] != levels[b, side, dst, LV_PRICE]:
                 continue
         # Append loaded level k as one bulk order at the back of level dst.
-        s = books[b, BK_FREE]
-        books[b, BK_FREE] = orders[b, s, OR_NEXT]
-        books[b, BK_NFREE] -= 1
-        orders[b, s, OR_ID] = BULK_ID
-        orders[b, s, OR_PRICE] = prices[k]
-        orders[b, s, OR_QTY] = qtys[k]
-        orders[b, s, OR_SIDE] = side
-        tail = levels[b, side, dst, LV_TAIL]
-        orders[b, s, OR_PREV] = tail
-        orders[b, s, OR_NEXT] = NO_SLOT
-        if tail == NO_SLOT:
-            levels[b, side, dst, LV_HEAD] = s
-        else:
-            orders[b, tail, OR_NEXT] = s
-        levels[b, side, dst, LV_TAIL] = s
-        levels[b, side, dst, LV_QTY] += qtys[k]
+        push_back(levels, orders, books, b, side, dst, BULK_ID, qtys[k])
         k += 1
     books[b, BK_LEVELS + side] = union
     return OK
-
-
-@njit(cache=True, inline="always")
-def _bulk_at(levels, orders, b, side, i):
-    """Shares of bulk depth resting at level i."""
-    total = 0
-    s = levels[b, side, i, LV_HEAD]
-    while s != NO_SLOT:
-        if orders[b, s, OR_ID] == BULK_ID:
-            total += orders[b, s, OR_QTY]
-        s = orders[b, s, OR_NEXT]
-    return total
-
-
-@njit(cache=True, inline="always")
-def _set_bulk(levels, orders, books, b, side, i, target):
-    """Bring the bulk depth of level i to ``target`` shares: the missing shares join the back
-    of the queue as one bulk order; excess shares leave from the back, the bulk queued last
-    first, so the depth ahead of an own order stays ahead of it."""
-    bulk = _bulk_at(levels, orders, b, side, i)
-    if bulk < target:
-        tail = levels[b, side, i, LV_TAIL]
-        if tail != NO_SLOT and orders[b, tail, OR_ID] == BULK_ID:
-            # The back of the queue is bulk already: it grows (one slot per run of bulk).
-            orders[b, tail, OR_QTY] += target - bulk
-            levels[b, side, i, LV_QTY] += target - bulk
-            return
-        s = books[b, BK_FREE]
-        books[b, BK_FREE] = orders[b, s, OR_NEXT]
-        books[b, BK_NFREE] -= 1
-        orders[b, s, OR_ID] = BULK_ID
-        orders[b, s, OR_PRICE] = levels[b, side, i, LV_PRICE]
-        orders[b, s, OR_QTY] = target - bulk
-        orders[b, s, OR_SIDE] = side
-        orders[b, s, OR_PREV] = tail
-        orders[b, s, OR_NEXT] = NO_SLOT
-        if tail == NO_SLOT:
-            levels[b, side, i, LV_HEAD] = s
-        else:
-            orders[b, tail, OR_NEXT] = s
-        levels[b, side, i, LV_TAIL] = s
-        levels[b, side, i, LV_QTY] += target - bulk
-    elif bulk > target:
-        excess = bulk - target
-        levels[b, side, i, LV_QTY] -= excess
-        s = levels[b, side, i, LV_TAIL]
-        while excess > 0:
-            prev = orders[b, s, OR_PREV]
-            if orders[b, s, OR_ID] == BULK_ID:
-                q = orders[b, s, OR_QTY]
-                if q <= excess:
-                    excess -= q
-                    unlink_order(levels, orders, books, b, side, i, s)
-                else:
-                    orders[b, s, OR_QTY] = q - excess
-                    excess = 0
-            s = prev
 
 
 @njit(cache=True)
@@ -323,29 +267,58 @@ def refill_side(state, b, side, prices, qtys, n):
     if code != OK:
         books[b, BK_STATUS] = code
         return code
-    # Existing levels, best first: bring each to its target (0 where none), drop empty ones.
-    k = 0
-    for i in range(books[b, BK_LEVELS + side] - 1, -1, -1):
+    if books[b, BK_OWN + side] == 0:
+        nnz = 0
+        for k in range(n):
+            if qtys[k] > 0:
+                nnz += 1
+        _replace_bulk_only(levels, orders, books, b, side, prices, qtys, n, nnz)
+        return OK
+    # Existing levels, worst first: bring each to its target (0 where none) and compact the
+    # ones left non-empty down to index w.
+    k = n - 1
+    w = 0
+    for i in range(books[b, BK_LEVELS + side]):
         p = levels[b, side, i, LV_PRICE]
-        while k < n and better(side, prices[k], p):
-            k += 1
-        target = qtys[k] if k < n and prices[k] == p else 0
-        _set_bulk(levels, orders, books, b, side, i, target)
-        if levels[b, side, i, LV_HEAD] == NO_SLOT:
-            m = books[b, BK_LEVELS + side]
-            close_level(levels, b, side, i, m)
-            books[b, BK_LEVELS + side] = m - 1
-    # Target prices without a level: open one holding the target as one bulk order.
+        while k >= 0 and better(side, p, prices[k]):
+            k -= 1
+        target = qtys[k] if k >= 0 and prices[k] == p else 0
+        set_bulk(levels, orders, books, b, side, i, target)
+        if levels[b, side, i, LV_HEAD] != NO_SLOT:
+            if w != i:
+                for f in range(LV_FIELDS):
+                    levels[b, side, w, f] = levels[b, side, i, f]
+            w += 1
+    books[b, BK_LEVELS + side] = w
+    # Target prices without a level: merged in from the top (best first) in one pass, each a
+    # new level holding its target as one bulk order. dst >= r throughout, as in load_side.
+    m = books[b, BK_LEVELS + side]
+    union = m
+    r = m - 1
     for k in range(n):
         if qtys[k] == 0:
             continue
-        m = books[b, BK_LEVELS + side]
-        i, found = find_level(levels, b, side, m, prices[k])
-        if found:
+        while r >= 0 and better(side, levels[b, side, r, LV_PRICE], prices[k]):
+            r -= 1
+        if r < 0 or levels[b, side, r, LV_PRICE] != prices[k]:
+            union += 1
+    r = m - 1
+    k = 0
+    for dst in range(union - 1, -1, -1):
+        while k < n and qtys[k] == 0:
+            k += 1
+        if k < n and (r < 0 or better(side, prices[k], levels[b, side, r, LV_PRICE])):
+            empty_level(levels, b, side, dst, prices[k])
+            set_bulk(levels, orders, books, b, side, dst, qtys[k])
+            k += 1
             continue
-        open_level(levels, b, side, i + 1, m, prices[k])
-        books[b, BK_LEVELS + side] = m + 1
-        _set_bulk(levels, orders, books, b, side, i + 1, qtys[k])
+        if r != dst:
+            for f in range(LV_FIELDS):
+                levels[b, side, dst, f] = levels[b, side, r, f]
+        if k < n and prices[k] == levels[b, side, dst, LV_PRICE]:
+            k += 1
+        r -= 1
+    books[b, BK_LEVELS + side] = union
     return OK
 
 
@@ -373,6 +346,8 @@ def _check_refill(levels, orders, books, b, side, prices, qtys, n):
     # Levels after the refill (kept: with own orders or a target; new: a target price without
     # a level) and slots it may need (one per top-up; trims free slots, counted as not freed).
     m = books[b, BK_LEVELS + side]
+    if m + n <= levels.shape[2] and n <= books[b, BK_NFREE]:
+        return OK  # room for every level and a slot per target, whatever the refill does
     new_levels = 0
     kept = 0
     slots = 0
@@ -388,7 +363,7 @@ def _check_refill(levels, orders, books, b, side, prices, qtys, n):
         if k < n and prices[k] == p:
             target = qtys[k]
             k += 1
-        bulk = _bulk_at(levels, orders, b, side, i)
+        bulk = bulk_at(levels, orders, b, side, i)
         if target > 0 or levels[b, side, i, LV_QTY] > bulk:
             kept += 1
         tail = levels[b, side, i, LV_TAIL]
@@ -406,35 +381,40 @@ def _check_refill(levels, orders, books, b, side, prices, qtys, n):
 
 
 @njit(cache=True)
-def refill_top(state, b, side, prices, qtys, n):
-    """:func:`refill_side` for the n best target levels only, for a book whose deeper levels
-    are at their targets already (after a market order, which only touches the best levels).
+def open_with_depth(state, b, side, price, qty):
+    """Make sure ``side`` of book b has a level at ``price``: if none rests there, open one
+    holding ``qty`` shares of bulk depth (none when qty is 0), so that an order placed next
+    queues behind that depth.
 
-    Returns OK, or ERR_ORDERS_FULL / ERR_LEVELS_FULL (also the book's status) if a level or a
-    slot is missing; levels refilled before that stay refilled. Callers that cannot rule out
-    a refusal use :func:`refill_side`.
+    Returns
+    -------
+    int
+        OK, or the ERR_* code of the refusal (also the book's status): ERR_BAD_ARGUMENT,
+        ERR_CROSSED (the price reaches the other side), ERR_LEVELS_FULL or ERR_ORDERS_FULL;
+        a refusal changes nothing.
     """
     check_book(state, b)
     levels = state.levels
-    orders = state.orders
     books = state.books
-    for k in range(min(n, prices.shape[0], qtys.shape[0])):
-        m = books[b, BK_LEVELS + side]
-        i, found = find_level(levels, b, side, m, prices[k])
-        if not found:
-            if qtys[k] == 0:
-                continue
-            if m >= levels.shape[2]:
-                books[b, BK_STATUS] = ERR_LEVELS_FULL
-                return ERR_LEVELS_FULL
-            i += 1
-            open_level(levels, b, side, i, m, prices[k])
-            books[b, BK_LEVELS + side] = m + 1
-        if books[b, BK_NFREE] == 0 and qtys[k] > _bulk_at(levels, orders, b, side, i):
-            books[b, BK_STATUS] = ERR_ORDERS_FULL
-            return ERR_ORDERS_FULL
-        _set_bulk(levels, orders, books, b, side, i, qtys[k])
-        if levels[b, side, i, LV_HEAD] == NO_SLOT:
-            close_level(levels, b, side, i, books[b, BK_LEVELS + side])
-            books[b, BK_LEVELS + side] -= 1
+    if (side != BID and side != ASK) or price < MIN_PRICE or qty < 0 or qty > MAX_QTY:
+        books[b, BK_STATUS] = ERR_BAD_ARGUMENT
+        return ERR_BAD_ARGUMENT
+    m = books[b, BK_LEVELS + side]
+    i, found = find_level(levels, b, side, m, price)
+    if found or qty == 0:
+        return OK
+    opp = 1 - side
+    m_opp = books[b, BK_LEVELS + opp]
+    if m_opp > 0 and not better(opp, price, levels[b, opp, m_opp - 1, LV_PRICE]):
+        books[b, BK_STATUS] = ERR_CROSSED
+        return ERR_CROSSED
+    if m >= levels.shape[2]:
+        books[b, BK_STATUS] = ERR_LEVELS_FULL
+        return ERR_LEVELS_FULL
+    if books[b, BK_NFREE] == 0:
+        books[b, BK_STATUS] = ERR_ORDERS_FULL
+        return ERR_ORDERS_FULL
+    open_level(levels, b, side, i + 1, m, price)
+    books[b, BK_LEVELS + side] = m + 1
+    set_bulk(levels, state.orders, books, b, side, i + 1, qty)
     return OK

@@ -14,26 +14,34 @@ buffers) and ``FillLog`` (where fills are written when they are recorded).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from lobsim.books.flow import background_flow
-from lobsim.books.kernels import ASK, BID, build_levels, uniform01
-from lobsim.engine.batch import BookState
-from lobsim.engine.kernels import load_side, submit_market
+from lobsim.books.kernels import ASK, BID, build_levels, level_at, uniform01
+from lobsim.engine._ops import better
+from lobsim.engine.batch import BookBatch, BookState
+from lobsim.engine.kernels import load_side, submit_limit, submit_market
+from lobsim.engine.loading import open_with_depth
 from lobsim.engine.records import (
     BK_LEVELS,
     BK_OWN,
+    BK_STATUS,
     BULK_ID,
+    FILL_DTYPE,
     LV_HEAD,
     LV_PRICE,
     NO_SLOT,
     OR_ID,
     OR_NEXT,
+    OR_PRICE,
+    OR_QTY,
+    SELL,
 )
-from lobsim.simulation.passive import passive_minute
+from lobsim.simulation.passive import move_mid, trade_flow
 
 # Status codes per episode, turned into errors by the Python layer.
 OK = 0
@@ -228,6 +236,12 @@ def levels_needed(lo, hi, minute, mult, working, ep, sh, live, level_prices, lev
 # its episode without a lookup table.
 ID_STRIDE = 1 << 24
 
+# Levels and order slots of one passive book: a side holds the levels the minute's largest
+# background order reaches (a few dozen) and one per own order beyond them.
+PASSIVE_LEVELS = 1024
+PASSIVE_ORDERS = 4 * PASSIVE_LEVELS
+BACKGROUND_ORDERS = 20.0  # expected background market orders a minute
+
 
 class PassiveBooks(NamedTuple):
     """One persistent engine book per episode of the day, and the passive minute's buffers."""
@@ -240,120 +254,300 @@ class PassiveBooks(NamedTuple):
     ask_qtys: np.ndarray  # int64 (L,)
     directions: np.ndarray  # int64 (F,): background orders
     sizes: np.ndarray  # int64 (F,)
+    arrivals: np.ndarray  # float64 (F,)
     fills: np.ndarray  # FILL_DTYPE (R,)
     sigma: np.ndarray  # float64 (E,): the day's sd of one-minute mid changes per episode
     n_orders: float  # expected background orders a minute
 
 
-@njit(cache=True)
-def passive_chunk(lo, hi, minute, mult, ep, sh, live, pb, every, cost, log_out, log_count):
-    """The passive minute of episodes lo..hi-1 that have own limit orders resting (``every``:
-    of all of them, so that an order placed next queues in this minute's book).
+class Posts(NamedTuple):
+    """The limit orders a decision places, grouped by book: book b's are rows
+    start[b] .. start[b + 1] - 1, in the order the strategy gave them."""
 
-    Each such episode's book refills around the impacted mid, the minute's background orders
-    (:func:`lobsim.books.flow.background_flow`) trade through it, and every fill of an own
+    start: np.ndarray  # int64 (N + 1,)
+    size: np.ndarray  # int64 (P,)
+    distance: np.ndarray  # float64 (P,): from the mid, in ticks or as relative depth
+    in_ticks: bool
+    free: np.ndarray  # int64 (N,), in/out: shares each book may still commit
+    sequence: np.ndarray  # int64 (E,), in/out: the next order number of each episode
+
+
+def no_posts(n_books: int, sequence: np.ndarray) -> Posts:
+    """A Posts record placing nothing."""
+    empty = np.zeros(0, np.int64)
+    return Posts(np.zeros(n_books + 1, np.int64), empty, np.zeros(0), True,
+                 np.zeros(n_books, np.int64), sequence)  # fmt: skip
+
+
+def passive_books(n_books: int, n_episodes: int) -> tuple[BookBatch, PassiveBooks]:
+    """The engine books of one day's passive minutes (one per stock) and their buffers."""
+    batch = BookBatch(n_books, max_levels=PASSIVE_LEVELS, max_orders=PASSIVE_ORDERS)
+    flow = int(4 * BACKGROUND_ORDERS) + 8  # background_flow caps a minute's orders at this
+    pb = PassiveBooks(
+        books=batch.state,
+        first=0,
+        bid_prices=np.zeros(PASSIVE_LEVELS, np.int64),
+        bid_qtys=np.zeros(PASSIVE_LEVELS, np.int64),
+        ask_prices=np.zeros(PASSIVE_LEVELS, np.int64),
+        ask_qtys=np.zeros(PASSIVE_LEVELS, np.int64),
+        directions=np.zeros(flow, np.int64),
+        sizes=np.zeros(flow, np.int64),
+        arrivals=np.zeros(flow),
+        fills=np.zeros(PASSIVE_ORDERS + flow, FILL_DTYPE),
+        sigma=np.zeros(n_episodes),
+        n_orders=BACKGROUND_ORDERS,
+    )
+    return batch, pb
+
+
+@njit(cache=True)
+def passive_chunk(lo, hi, minute, mult, ep, sh, live, pb, posts, cost, log_out, log_count):
+    """The passive minute of episodes lo..hi-1 that have own limit orders resting or place
+    some now (``posts``).
+
+    Each such episode's book moves to the impacted mid and refills, the episode's new limit
+    orders join the queue, then the minute's background orders
+    (:func:`lobsim.books.flow.background_flow`) trade through the book. Every fill of an own
     order is accounted like an aggressive one (a sell above the mid books a negative temporary
     cost, also added to ``cost[e]``). Fills of own orders are copied into ``log_out`` from row
-    ``log_count[0]`` when it is not empty. Returns the background shares traded.
+    ``log_count[0]`` when it is not empty.
+
+    Returns
+    -------
+    (int, int, int)
+        Background orders run, the shares they traded, and OK or the first refusal: an engine
+        status (the book keeps it too) or POST_MATCHED.
+    """
+    own_side = ASK if sh.direction < 0 else BID
+    events = 0
+    traded = 0
+    for e in range(lo, hi):
+        b = e - pb.first
+        if pb.books.books[b, BK_OWN + own_side] == 0 and posts.start[b + 1] == posts.start[b]:
+            continue
+        n, q, code = _passive_episode(
+            e, minute, mult, ep, sh, live, pb, posts, cost, log_out, log_count
+        )
+        events += n
+        traded += q
+        if code != OK:
+            return events, traded, code
+    return events, traded, OK
+
+
+@njit(cache=True, inline="always")
+def minute_inputs(e, minute, mult, ep, sh, live, pb, n_orders):
+    """What the passive minute of episode e runs on: its background orders (``n_orders``
+    expected, 0 for none) in ``pb.directions``, ``pb.sizes`` and ``pb.arrivals``, and both
+    sides' target depth in ``pb.bid_prices``, ``pb.bid_qtys``, ``pb.ask_prices`` and
+    ``pb.ask_qtys``. Returns (mid, impacted mid, bid levels, ask levels, background orders,
+    the shape's alpha and depth scale this minute).
     """
     direction = sh.direction
     own_side = ASK if direction < 0 else BID
+    b = e - pb.first
+    i = ep.stock[e]
+    d = ep.day[e]
+    s = ep.price[d, minute - 1, i]
+    volume = ep.volume[d, minute - 1, i]
+    change = s - ep.price[d, minute - 2, i] if minute >= 2 else 0.0
+    s_imp = s * (1.0 + direction * sh.g * live.traded[e] / ep.adv[i])
+    tick = ep.tick[e]
+    a = sh.alpha
+    if sh.alpha_noise > 0.0:  # the same draw as the aggressive book of this minute
+        a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
+    n = 0
+    if n_orders > 0:
+        n = background_flow(
+            volume, change, pb.sigma[e], n_orders, ep.keys[e], minute, pb.directions,
+            pb.sizes, pb.arrivals,
+        )  # fmt: skip
+    largest = 0
+    for j in range(n):
+        largest = max(largest, pb.sizes[j])
+    # Both sides to the reach of the largest background order; the own side keeps a row for
+    # each own order, whose level gets the shape's depth at its price below.
+    room = pb.bid_prices.shape[0] - pb.books.books[b, BK_OWN + own_side] - 1
+    bid_cap = room if own_side == BID else pb.bid_prices.shape[0]
+    ask_cap = room if own_side == ASK else pb.ask_prices.shape[0]
+    volume *= mult
+    n_bid, _ = build_levels(
+        BID, s_imp, volume, a, ep.eps[i], tick, sh.half_spread, 0.0, max(largest, 1),
+        sh.depth_sd, sh.empty_prob, ep.keys[e], minute, pb.bid_prices[:bid_cap],
+        pb.bid_qtys[:bid_cap],
+    )  # fmt: skip
+    n_ask, _ = build_levels(
+        ASK, s_imp, volume, a, ep.eps[i], tick, sh.half_spread, 0.0, max(largest, 1),
+        sh.depth_sd, sh.empty_prob, ep.keys[e], minute, pb.ask_prices[:ask_cap],
+        pb.ask_qtys[:ask_cap],
+    )  # fmt: skip
+    if n_bid > 0 and n_ask > 0 and pb.bid_prices[0] >= pb.ask_prices[0]:
+        # A mid on a tick with no half-spread: the asks start one tick above it.
+        for j in range(n_ask - 1):
+            pb.ask_prices[j] = pb.ask_prices[j + 1]
+            pb.ask_qtys[j] = pb.ask_qtys[j + 1]
+        n_ask -= 1
+    # Own orders beyond that reach: the shape's depth at their prices, so that the depth ahead
+    # of them follows the shape. The levels in between, which no order of this minute can
+    # reach, are left out: a level of bulk only is the same whenever it is rebuilt.
+    if own_side == BID:
+        n_bid = _deep_own_targets(
+            pb.books, b, BID, pb.bid_prices, pb.bid_qtys, n_bid, s_imp, volume, a, ep.eps[i],
+            tick, sh, ep.keys[e], minute,
+        )  # fmt: skip
+    else:
+        n_ask = _deep_own_targets(
+            pb.books, b, ASK, pb.ask_prices, pb.ask_qtys, n_ask, s_imp, volume, a, ep.eps[i],
+            tick, sh, ep.keys[e], minute,
+        )  # fmt: skip
+    return s, s_imp, n_bid, n_ask, n, a, volume
+
+
+@njit(cache=True, inline="always")
+def _passive_episode(e, minute, mult, ep, sh, live, pb, posts, cost, log_out, log_count):
+    """The passive minute of episode e (see :func:`passive_chunk`). Returns (background
+    orders, shares traded, OK or the refusal)."""
+    direction = sh.direction
     acc = live.acc
-    traded_background = 0
-    for e in range(lo, hi):
-        b = e - pb.first
-        if not every and pb.books.books[b, BK_OWN + own_side] == 0:
-            continue
-        i = ep.stock[e]
-        d = ep.day[e]
-        s = ep.price[d, minute - 1, i]
-        volume = ep.volume[d, minute - 1, i]
-        change = s - ep.price[d, minute - 2, i] if minute >= 2 else 0.0
-        s_imp = s * (1.0 + direction * sh.g * live.traded[e] / ep.adv[i])
-        tick = ep.tick[e]
-        a = sh.alpha
-        if sh.alpha_noise > 0.0:  # the same draw as the aggressive book of this minute
-            a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
-        n = 0
-        if pb.n_orders > 0:  # none: only the mid moves and the book refills
-            n = background_flow(
-                volume, change, pb.sigma[e], pb.n_orders, ep.keys[e], minute, pb.directions,
-                pb.sizes,
-            )  # fmt: skip
-        largest = 0
-        for j in range(n):
-            largest = max(largest, pb.sizes[j])
-        # Deep enough for the largest background order, and to the deepest own order.
-        need_own = max(
-            largest,
-            _shares_to_deepest_own(
-                pb.books, b, own_side, s_imp, tick, volume * mult, ep.eps[i], a
-            ),
-        )
-        need_bid = need_own if own_side == BID else largest
-        need_ask = need_own if own_side == ASK else largest
-        # Own orders deeper than the book can hold keep their own levels: the shape stops short.
-        room = pb.bid_prices.shape[0] - pb.books.books[b, BK_OWN + own_side] - 1
-        bid_cap = room if own_side == BID else pb.bid_prices.shape[0]
-        ask_cap = room if own_side == ASK else pb.ask_prices.shape[0]
-        n_bid, _ = build_levels(
-            BID, s_imp, volume * mult, a, ep.eps[i], tick, sh.half_spread, 0.0,
-            max(need_bid, 1), sh.depth_sd, sh.empty_prob, ep.keys[e], minute,
-            pb.bid_prices[:bid_cap], pb.bid_qtys[:bid_cap],
-        )  # fmt: skip
-        n_ask, _ = build_levels(
-            ASK, s_imp, volume * mult, a, ep.eps[i], tick, sh.half_spread, 0.0,
-            max(need_ask, 1), sh.depth_sd, sh.empty_prob, ep.keys[e], minute,
-            pb.ask_prices[:ask_cap], pb.ask_qtys[:ask_cap],
-        )  # fmt: skip
-        if n_bid > 0 and n_ask > 0 and pb.bid_prices[0] >= pb.ask_prices[0]:
-            # A mid on a tick with no half-spread: the asks start one tick above it.
-            for j in range(n_ask - 1):
-                pb.ask_prices[j] = pb.ask_prices[j + 1]
-                pb.ask_qtys[j] = pb.ask_qtys[j + 1]
-            n_ask -= 1
-        nf, traded = passive_minute(
-            pb.books, b, s_imp / tick, pb.bid_prices, pb.bid_qtys, n_bid, pb.ask_prices,
-            pb.ask_qtys, n_ask, pb.directions, pb.sizes, n, pb.fills, 0,
-        )  # fmt: skip
-        traded_background += traded
-        s0 = ep.s0[e]
-        for f in range(nf):
-            maker = pb.fills[f].maker_id
-            if maker < 0:
-                continue  # bulk depth traded
-            q = pb.fills[f].qty
-            p = pb.fills[f].price * tick
-            temporary = direction * q * (p - s_imp)
-            acc[e, TEMPORARY] += temporary
-            cost[e] += temporary
-            acc[e, PERMANENT] += direction * q * (s_imp - s)
-            acc[e, TIMING] += direction * q * (s - s0)
-            acc[e, SHORTFALL] += direction * (q * p - q * s0)
-            acc[e, FILLED] += q
-            acc[e, PASSIVE] += q
-            acc[e, NOTIONAL] += q * p
-            live.traded[e] += q
-            if log_out.shape[0] > 0 and log_count[0] < log_out.shape[0]:
-                log_out[log_count[0]] = pb.fills[f]
-                log_count[0] += 1
-    return traded_background
+    b = e - pb.first
+    s, s_imp, n_bid, n_ask, n, a, depth = minute_inputs(
+        e, minute, mult, ep, sh, live, pb, pb.n_orders
+    )
+    tick = ep.tick[e]
+    mid = s_imp / tick
+    nf = move_mid(pb.books, b, mid, pb.bid_prices, pb.bid_qtys, n_bid, pb.ask_prices,
+                  pb.ask_qtys, n_ask, pb.fills, 0)  # fmt: skip
+    code = OK
+    if posts.start[b + 1] > posts.start[b]:
+        code = _post(e, b, mid, a, depth, ep, sh, live, pb, posts, minute, nf)
+    nf, traded = trade_flow(pb.books, b, pb.directions, pb.sizes, n, pb.fills, nf)
+    s0 = ep.s0[e]
+    for f in range(nf):
+        q = pb.fills[f].qty
+        p = pb.fills[f].price * tick
+        temporary = direction * q * (p - s_imp)
+        acc[e, TEMPORARY] += temporary
+        cost[e] += temporary
+        acc[e, PERMANENT] += direction * q * (s_imp - s)
+        acc[e, TIMING] += direction * q * (s - s0)
+        acc[e, SHORTFALL] += direction * (q * p - q * s0)
+        acc[e, FILLED] += q
+        acc[e, PASSIVE] += q
+        acc[e, NOTIONAL] += q * p
+        live.traded[e] += q
+        if log_out.shape[0] > 0 and log_count[0] < log_out.shape[0]:
+            log_out[log_count[0]] = pb.fills[f]
+            log_count[0] += 1
+    if code == OK:
+        code = pb.books.books[b, BK_STATUS]
+    return n, traded, code
 
 
 @njit(cache=True)
-def _shares_to_deepest_own(books, b, side, mid, tick, volume, eps, a):
-    """Shares of the power-law shape between the mid and the deepest own order of ``side``
-    (0 without one), so that the refill keeps the depth ahead of it."""
+def _deep_own_targets(books, b, side, prices, qtys, n, mid, volume, a, eps, tick, sh, key, minute):
+    """Append to the n targets of ``side`` (best first) a target at the price of each level
+    of book b that holds own orders and lies beyond the last target, with the depth
+    :func:`build_levels` gives that price; returns the new count."""
     levels = books.levels
     orders = books.orders
-    m = books.books[b, BK_LEVELS + side]
-    for i in range(m):  # worst level first
+    for i in range(books.books[b, BK_LEVELS + side] - 1, -1, -1):  # best first
+        price = levels[b, side, i, LV_PRICE]
+        if n > 0 and not better(side, prices[n - 1], price):
+            continue
+        if n >= prices.shape[0]:
+            break
         s = levels[b, side, i, LV_HEAD]
-        while s != NO_SLOT:
-            if orders[b, s, OR_ID] != BULK_ID:
-                price = levels[b, side, i, LV_PRICE] * tick
-                x = abs(price - mid) / mid  # relative depth of the level
-                shares = volume * (x / eps) ** (1.0 + a)
-                return np.int64(shares) + 1
+        while s != NO_SLOT and orders[b, s, OR_ID] == BULK_ID:
             s = orders[b, s, OR_NEXT]
-    return 0
+        if s == NO_SLOT:
+            continue
+        prices[n] = price
+        qtys[n] = level_at(
+            side, price, mid, volume, a, eps, tick, sh.half_spread, 0.0, sh.depth_sd,
+            sh.empty_prob, key, minute,
+        )  # fmt: skip
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def resting_orders(books, side, n_books, first, tick, out):
+    """Write the own orders resting on ``side`` of books 0..n_books-1 into ``out``
+    (RESTING_DTYPE, episode = the book's index), book by book, best price first and in queue
+    order; returns how many. ``tick`` is per episode; book b holds episode first + b."""
+    levels = books.levels
+    orders = books.orders
+    count = 0
+    for b in range(n_books):
+        if books.books[b, BK_OWN + side] == 0:
+            continue
+        for i in range(books.books[b, BK_LEVELS + side] - 1, -1, -1):
+            ahead = 0
+            s = levels[b, side, i, LV_HEAD]
+            while s != NO_SLOT:
+                qty = orders[b, s, OR_QTY]
+                if orders[b, s, OR_ID] != BULK_ID:
+                    row = out[count]
+                    row.id = orders[b, s, OR_ID]
+                    row.episode = b
+                    row.price = orders[b, s, OR_PRICE] * tick[first + b]
+                    row.size = qty
+                    row.ahead = ahead
+                    count += 1
+                ahead += qty
+                s = orders[b, s, OR_NEXT]
+    return count
+
+
+# An outcome of the passive minute besides OK and the engine's status codes.
+POST_MATCHED = -1  # a posted order matched on entry: a bug, since it is priced off the book
+
+
+@njit(cache=True, inline="always")
+def _post(e, b, mid, a, depth, ep, sh, live, pb, posts, minute, nf):
+    """Place episode e's new limit orders in book b, just refilled around ``mid`` (ticks).
+
+    Each size is trimmed to ``posts.free[b]``; a sell is priced ``distance`` above the mid,
+    never at or below the best bid (a buy below it, never at or above the best ask). An order
+    queues behind the depth the shape puts at its price: where the book holds no level there
+    yet (beyond the reach of this minute's flow), the level is opened with that depth first.
+    Returns OK or the refusal. ``pb.fills`` rows from ``nf`` are free.
+    """
+    state = pb.books
+    direction = sh.direction
+    side = ASK if direction == SELL else BID
+    i = ep.stock[e]
+    for j in range(posts.start[b], posts.start[b + 1]):
+        size = min(posts.size[j], posts.free[b])
+        if size <= 0:
+            continue
+        offset = posts.distance[j] if posts.in_ticks else posts.distance[j] * mid
+        if direction == SELL:
+            price = np.int64(math.ceil(mid + offset - 1e-9))
+            n_bid = state.books[b, BK_LEVELS + BID]
+            if n_bid:
+                price = max(price, state.levels[b, BID, n_bid - 1, LV_PRICE] + 1)
+        else:
+            price = np.int64(math.floor(mid - offset + 1e-9))
+            n_ask = state.books[b, BK_LEVELS + ASK]
+            if n_ask:
+                price = min(price, state.levels[b, ASK, n_ask - 1, LV_PRICE] - 1)
+            if price < 1:
+                continue
+        target = level_at(
+            side, price, mid * ep.tick[e], depth, a, ep.eps[i], ep.tick[e], sh.half_spread, 0.0,
+            sh.depth_sd, sh.empty_prob, ep.keys[e], minute,
+        )  # fmt: skip
+        code = open_with_depth(state, b, side, price, target)
+        if code != OK:
+            return code
+        order_id = e * ID_STRIDE + posts.sequence[e]
+        posts.sequence[e] += 1
+        matched = submit_limit(state, b, direction, price, size, order_id, pb.fills, nf)[1] - nf
+        if state.books[b, BK_STATUS] != OK:
+            return state.books[b, BK_STATUS]
+        if matched:
+            return POST_MATCHED
+        posts.free[b] -= size
+        live.acc[e, POSTED] += size
+    return OK

@@ -1,5 +1,5 @@
 """The passive minute: background market orders trade through one episode's book, where our
-own limit orders wait in the queue (issue 13, in progress: the engine layer).
+own limit orders wait in the queue (issue 13).
 
 One minute of one book, in this order (DESIGN.md section 1, "Passive orders and background
 flow"):
@@ -13,34 +13,44 @@ flow"):
    market orders; after each, the side it hit refills to its shape, so every order meets the
    book of the model and only the queue positions carry over.
 
-Fills are the engine's records: ``maker_id`` is an own order's id (>= 0) when the flow reached
-it, ``taker_id`` is ``BACKGROUND`` for a background order.
+Fills are the engine's records, written for own orders only (background orders trading with
+the bulk depth leave just their count of shares): ``maker_id`` is the own order's id,
+``taker_id`` ``BACKGROUND`` when the flow reached it or ``MID_THROUGH``.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
-from lobsim.engine._ops import better, ht_find
-from lobsim.engine.kernels import cancel, submit_market
-from lobsim.engine.loading import refill_side, refill_top
+from lobsim.engine._ops import (
+    bulk_at,
+    close_level,
+    ht_find,
+    ht_remove_at,
+    set_bulk,
+    unlink_order,
+    write_fill,
+)
+from lobsim.engine.kernels import cancel
+from lobsim.engine.loading import refill_side
 from lobsim.engine.records import (
     ASK,
     BID,
     BK_LEVELS,
+    BK_NFREE,
     BK_OWN,
     BK_STATUS,
     BULK_ID,
     BUY,
     ERR_FILLS_FULL,
-    HT_SLOT,
+    ERR_ORDERS_FULL,
     LV_HEAD,
     LV_PRICE,
+    LV_QTY,
+    LV_TAIL,
     NO_SLOT,
     OR_ID,
     OR_NEXT,
-    OR_PRICE,
     OR_QTY,
     SELL,
 )
@@ -79,8 +89,18 @@ def passive_minute(
     directions, sizes : ndarray(int64)
         The background orders in arrival order (BUY or SELL, shares); n_flow of them.
     fills : ndarray(FILL_DTYPE, (F,))
-        Fills are appended from row ``nfills``.
+        Own orders' fills are appended from row ``nfills``.
     """
+    nfills = move_mid(state, b, mid, bid_prices, bid_qtys, n_bid, ask_prices, ask_qtys, n_ask,
+                      fills, nfills)  # fmt: skip
+    return trade_flow(state, b, directions, sizes, n_flow, fills, nfills)
+
+
+@njit(cache=True, inline="always")
+def move_mid(state, b, mid, bid_prices, bid_qtys, n_bid, ask_prices, ask_qtys, n_ask, fills,
+             nfills):  # fmt: skip
+    """Steps 1 and 2 of the minute (module docstring): own orders the mid moved through fill,
+    both sides refill to their targets. Returns the fill rows used."""
     nfills = _mid_through(state, b, mid, fills, nfills)
     # The side the mid moved away from first, so that its old depth never crosses the other.
     if _rose(state, b, bid_prices, n_bid):
@@ -89,31 +109,110 @@ def passive_minute(
     else:
         refill_side(state, b, BID, bid_prices, bid_qtys, n_bid)
         refill_side(state, b, ASK, ask_prices, ask_qtys, n_ask)
+    return nfills
+
+
+@njit(cache=True, inline="always")
+def trade_flow(state, b, directions, sizes, n_flow, fills, nfills):
+    """Step 3 of the minute: the background orders, each followed by the refill of what it
+    took, on a book at its targets. Returns (fill rows used, background shares traded)."""
     traded = 0
+    if n_flow == 0:
+        return nfills, traded
+    # Shares resting on each side ahead of its first own order (all of them without one): an
+    # order no larger leaves the book as it found it, since every level it takes refills.
+    ahead_bid = _ahead_of_own(state, b, BID)
+    ahead_ask = _ahead_of_own(state, b, ASK)
     for j in range(n_flow):
         direction = directions[j]
-        start = nfills
-        filled, nfills = submit_market(state, b, direction, sizes[j], BACKGROUND, fills, nfills)
-        traded += filled
-        if nfills == start:
+        qty = sizes[j]
+        opp = ASK if direction == BUY else BID
+        ahead = ahead_ask if opp == ASK else ahead_bid
+        if qty <= ahead:
+            traded += qty
             continue
-        # Only the levels the order walked changed: refill the targets down to its last fill.
-        last = fills[nfills - 1].price
-        if direction == BUY:
-            refill_top(state, b, ASK, ask_prices, ask_qtys, _reach(ASK, ask_prices, n_ask, last))
+        if state.books[b, BK_OWN + opp] == 0:
+            traded += ahead  # the side ran out
+            continue
+        filled, nfills = _background_order(state, b, direction, qty, fills, nfills)
+        traded += filled
+        if opp == ASK:
+            ahead_ask = _ahead_of_own(state, b, ASK)
         else:
-            refill_top(state, b, BID, bid_prices, bid_qtys, _reach(BID, bid_prices, n_bid, last))
+            ahead_bid = _ahead_of_own(state, b, BID)
     return nfills, traded
 
 
-@njit(cache=True)
-def _reach(side, prices, n, last):
-    """How many target levels (best first) lie at or before ``last``, the price of a taker's
-    last fill, plus one: the levels its walk can have changed."""
-    k = 0
-    while k < n and (prices[k] == last or better(side, prices[k], last)):
-        k += 1
-    return min(k + 1, n)
+@njit(cache=True, inline="always")
+def _ahead_of_own(state, b, side):
+    """Shares resting on ``side`` of book b at better prices than its best level holding an own
+    order, or in all if none does."""
+    levels, orders = state.levels, state.orders
+    total = 0
+    for i in range(state.books[b, BK_LEVELS + side] - 1, -1, -1):
+        s = levels[b, side, i, LV_HEAD]
+        while s != NO_SLOT:
+            if orders[b, s, OR_ID] != BULK_ID:
+                return total
+            s = orders[b, s, OR_NEXT]
+        total += levels[b, side, i, LV_QTY]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _background_order(state, b, direction, qty, fills, nfills):
+    """A background market order of ``qty`` shares, then the refill of the levels it walked,
+    on a book whose bulk depth is at its target at every level (as after ``refill_side``).
+
+    The book and own fills are those of ``submit_market`` followed by a refill of the walked
+    levels to their targets (what :func:`reference_minute` does), without the work that leaves
+    no trace: a level of bulk only is taken and refilled to the same depth. Only a level that
+    holds own orders changes: its queue is consumed from the head (own orders fill, bulk ahead
+    of them goes) and the bulk taken rejoins at the back. Fills are written for own orders
+    only. Returns (background shares traded, fill rows used).
+    """
+    levels, orders, books, table = state.levels, state.orders, state.books, state.table
+    opp = ASK if direction == BUY else BID
+    rem = qty
+    i = books[b, BK_LEVELS + opp] - 1
+    while rem > 0 and i >= 0:
+        s = levels[b, opp, i, LV_HEAD]
+        if s == levels[b, opp, i, LV_TAIL] and orders[b, s, OR_ID] == BULK_ID:
+            rem -= min(rem, levels[b, opp, i, LV_QTY])
+            i -= 1
+            continue
+        target = bulk_at(levels, orders, b, opp, i)
+        price = levels[b, opp, i, LV_PRICE]
+        while rem > 0 and s != NO_SLOT:
+            resting = orders[b, s, OR_QTY]
+            take = min(rem, resting)
+            maker = orders[b, s, OR_ID]
+            if maker != BULK_ID:
+                if nfills >= fills.shape[0]:
+                    books[b, BK_STATUS] = ERR_FILLS_FULL
+                    return qty - rem, nfills
+                write_fill(fills, nfills, BACKGROUND, maker, price, take, direction)
+                nfills += 1
+            rem -= take
+            levels[b, opp, i, LV_QTY] -= take
+            nxt = orders[b, s, OR_NEXT]
+            if take < resting:
+                orders[b, s, OR_QTY] = resting - take
+                break
+            if maker != BULK_ID:
+                ht_remove_at(table, b, ht_find(table, b, maker))
+                books[b, BK_OWN + opp] -= 1
+            unlink_order(levels, orders, books, b, opp, i, s)
+            s = nxt
+        if books[b, BK_NFREE] == 0 and target > bulk_at(levels, orders, b, opp, i):
+            books[b, BK_STATUS] = ERR_ORDERS_FULL
+            return qty - rem, nfills
+        set_bulk(levels, orders, books, b, opp, i, target)
+        if levels[b, opp, i, LV_HEAD] == NO_SLOT:
+            close_level(levels, b, opp, i, books[b, BK_LEVELS + opp])
+            books[b, BK_LEVELS + opp] -= 1
+        i -= 1
+    return qty - rem, nfills
 
 
 @njit(cache=True)
@@ -133,11 +232,10 @@ def _mid_through(state, b, mid, fills, nfills):
     orders = state.orders
     books = state.books
     for side in (BID, ASK):
-        n_own = books[b, BK_OWN + side]
-        if n_own == 0:
+        if books[b, BK_OWN + side] == 0:
             continue
-        ids = np.empty(n_own, dtype=np.int64)
-        count = 0
+        # Their fill rows first, in queue order; the rows then name the orders to withdraw.
+        start = nfills
         i = books[b, BK_LEVELS + side] - 1
         while i >= 0:
             price = levels[b, side, i, LV_PRICE]
@@ -146,23 +244,17 @@ def _mid_through(state, b, mid, fills, nfills):
             s = levels[b, side, i, LV_HEAD]
             while s != NO_SLOT:
                 if orders[b, s, OR_ID] != BULK_ID:
-                    ids[count] = orders[b, s, OR_ID]
-                    count += 1
+                    if nfills >= fills.shape[0]:
+                        books[b, BK_STATUS] = ERR_FILLS_FULL
+                        return nfills
+                    taker = SELL if side == BID else BUY
+                    write_fill(fills, nfills, MID_THROUGH, orders[b, s, OR_ID], price,
+                               orders[b, s, OR_QTY], taker)  # fmt: skip
+                    nfills += 1
                 s = orders[b, s, OR_NEXT]
             i -= 1
-        for j in range(count):
-            if nfills >= fills.shape[0]:
-                books[b, BK_STATUS] = ERR_FILLS_FULL
-                return nfills
-            s = state.table[b, ht_find(state.table, b, ids[j]), HT_SLOT]
-            f = fills[nfills]
-            f.taker_id = MID_THROUGH
-            f.maker_id = ids[j]
-            f.price = orders[b, s, OR_PRICE]
-            f.qty = orders[b, s, OR_QTY]
-            f.side = SELL if side == BID else BUY  # the taker's direction
-            nfills += 1
-            cancel(state, b, ids[j])
+        for j in range(start, nfills):
+            cancel(state, b, fills[j].maker_id)
     return nfills
 
 

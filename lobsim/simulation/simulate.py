@@ -18,22 +18,13 @@ import pandas as pd
 from lobsim.books.flow import day_sigma
 from lobsim.books.model import BookModel
 from lobsim.engine.batch import BookBatch
-from lobsim.engine.kernels import cancel, submit_limit
+from lobsim.engine.kernels import cancel
 from lobsim.engine.records import (
     ASK,
     BID,
-    BK_LEVELS,
     BK_OWN,
     BK_STATUS,
-    BULK_ID,
     FILL_DTYPE,
-    LV_HEAD,
-    LV_PRICE,
-    NO_SLOT,
-    OR_ID,
-    OR_NEXT,
-    OR_PRICE,
-    OR_QTY,
 )
 from lobsim.errors import InputError
 from lobsim.sandbox import Sandbox, strategy_name, trade
@@ -43,7 +34,9 @@ from lobsim.simulation.kernels import (
     ID_STRIDE,
     NOTIONAL,
     PASSIVE,
+    PASSIVE_ORDERS,
     PERMANENT,
+    POST_MATCHED,
     POSTED,
     SHORT_BOOK,
     SHORTFALL,
@@ -53,12 +46,15 @@ from lobsim.simulation.kernels import (
     FillLog,
     Live,
     Orders,
-    PassiveBooks,
+    Posts,
     Scratch,
     Shape,
     execute_chunk,
     levels_needed,
+    no_posts,
+    passive_books,
     passive_chunk,
+    resting_orders,
 )
 from lobsim.strategy import BUY, RESTING_DTYPE, SELL, Schedule
 
@@ -78,12 +74,18 @@ class SimulationResult:
     fills : pandas.DataFrame or None
         With ``record_fills``: one row per fill (episode, decision, minute, price, qty,
         passive: whether an own limit order filled, order_id: its id, -1 for market orders).
+    background_orders, background_shares : int
+        Background market orders run through the passive books, and the shares they traded
+        (0 unless the strategy posted limit orders: only books with own orders resting run the
+        passive minute).
     """
 
     episodes: pd.DataFrame
     inventory: np.ndarray
     child_cost: np.ndarray
     fills: pd.DataFrame | None = None
+    background_orders: int = 0
+    background_shares: int = 0
 
 
 def simulate(
@@ -171,11 +173,14 @@ def simulate(
             return run.record(d, k)
 
         trade(strategy, sandbox, name, execute, engine.resting)
+    passive = engine.passive
     return SimulationResult(
         _episodes_frame(panel, run, name),
         np.ascontiguousarray(run.inventory.T),
         np.ascontiguousarray(run.child_cost.T),
         engine.fills(),
+        background_orders=0 if passive is None else passive.background_orders,
+        background_shares=0 if passive is None else passive.background_shares,
     )
 
 
@@ -385,9 +390,9 @@ class _Engine:
             if working[episodes].any():
                 self._minute(episodes, k, t, batch)
             if passive is not None:
-                if t == window.start and decision is not None and decision.limits is not None:
-                    passive.post(d, k, t, decision.limits, orders)
-                passive.minute(d, k, t)
+                posting = t == window.start and decision is not None
+                limits = decision.limits if posting else None
+                passive.minute(d, k, t, limits, orders)
             elif not working[episodes].any():
                 break
         working[episodes] = 0  # the rest returns to the inventory
@@ -496,13 +501,6 @@ class _Engine:
         return frame.sort_values(["decision", "episode"], kind="stable", ignore_index=True)
 
 
-# Levels and orders of one passive book: deep enough for a background order and the own
-# orders of an execution strategy, small enough for a book per stock.
-PASSIVE_LEVELS = 1024
-PASSIVE_ORDERS = 4 * PASSIVE_LEVELS
-BACKGROUND_ORDERS = 20.0  # expected background market orders a minute
-
-
 class _Passive:
     """One persistent engine book per stock of the current day, where own limit orders rest
     while the background flow trades (see :mod:`lobsim.simulation.passive`)."""
@@ -511,25 +509,18 @@ class _Passive:
         n = run.n_stocks
         self.run = run
         self.engine = engine
-        self.batch = BookBatch(n, max_levels=PASSIVE_LEVELS, max_orders=PASSIVE_ORDERS)
+        self.batch, self.pb = passive_books(n, len(run.initial))
         self.day = -1
         self.sequence = np.zeros(len(run.initial), dtype=np.int64)
         self.log_count = np.zeros(1, dtype=np.int64)
-        rows = 64 * n * int(4 * BACKGROUND_ORDERS + 8) if engine.record_fills else 0
+        self.background_orders = 0  # background market orders run, and the shares they traded
+        self.background_shares = 0
+        # Own fills of one minute, per book: one per own order filled (those resting when the
+        # book is brought to the minute for a post, and those after it) and one partial fill
+        # per background order.
+        per_book = 2 * PASSIVE_ORDERS + self.pb.directions.shape[0]
+        rows = n * per_book if engine.record_fills else 0
         self.log_out = np.zeros(rows, dtype=FILL_DTYPE)
-        self.pb = PassiveBooks(
-            books=self.batch.state,
-            first=0,
-            bid_prices=np.zeros(PASSIVE_LEVELS, np.int64),
-            bid_qtys=np.zeros(PASSIVE_LEVELS, np.int64),
-            ask_prices=np.zeros(PASSIVE_LEVELS, np.int64),
-            ask_qtys=np.zeros(PASSIVE_LEVELS, np.int64),
-            directions=np.zeros(int(4 * BACKGROUND_ORDERS) + 8, np.int64),
-            sizes=np.zeros(int(4 * BACKGROUND_ORDERS) + 8, np.int64),
-            fills=np.zeros(PASSIVE_ORDERS + 8 * int(BACKGROUND_ORDERS) * 64, FILL_DTYPE),
-            sigma=np.zeros(len(run.initial)),
-            n_orders=BACKGROUND_ORDERS,
-        )
 
     def start_day(self, d: int) -> None:
         if d == self.day:
@@ -546,26 +537,12 @@ class _Passive:
         return ASK if self.run.side == SELL else BID
 
     def resting(self, d: int) -> np.ndarray:
-        run = self.run
         state = self.batch.state
         side = self._side()
-        first = run.day(d).start
-        rows = []
-        for b in range(run.n_stocks):
-            if state.books[b, BK_OWN + side] == 0:
-                continue
-            for i in range(state.books[b, BK_LEVELS + side] - 1, -1, -1):
-                ahead = 0
-                slot = state.levels[b, side, i, LV_HEAD]
-                while slot != NO_SLOT:
-                    order_id = int(state.orders[b, slot, OR_ID])
-                    qty = int(state.orders[b, slot, OR_QTY])
-                    if order_id != BULK_ID:
-                        price = state.orders[b, slot, OR_PRICE] * run.ep.tick[first + b]
-                        rows.append((order_id, b, price, qty, ahead))
-                    ahead += qty
-                    slot = state.orders[b, slot, OR_NEXT]
-        return np.array(rows, dtype=RESTING_DTYPE)
+        out = np.zeros(int(state.books[:, BK_OWN + side].sum()), RESTING_DTYPE)
+        count = resting_orders(state, side, self.run.n_stocks, self.run.day(d).start,
+                               self.run.ep.tick, out)  # fmt: skip
+        return out[:count]
 
     def cancel(self, d: int, ids: np.ndarray) -> None:
         first = self.run.day(d).start
@@ -577,88 +554,56 @@ class _Passive:
     def cancel_all(self, d: int) -> None:
         self.cancel(d, self.resting(d)["id"])
 
-    def post(self, d: int, k: int, t: int, limits, orders: np.ndarray) -> None:
-        """Place the decision's limit orders at minute t, trimmed to what each episode holds
-        beyond its market order and its resting orders, priced from the impacted mid."""
-        run = self.run
-        ep, sh = run.ep, run.sh
-        first = run.day(d).start
-        own = self.resting(d)
-        committed = np.bincount(own["episode"], weights=own["size"], minlength=run.n_stocks)
-        free = (run.inventory[k, run.day(d)] - committed.astype(np.int64) - orders).tolist()
-        state = self.batch.state
-        direction = sh.direction
-        fills = self.pb.fills
-        prepared = set()
-        for b, size, distance in zip(
-            limits.episode.tolist(),
-            limits.size.tolist(),
-            (limits.ticks if limits.ticks is not None else limits.depth).tolist(),
-            strict=True,
-        ):
-            size = min(size, free[b])
-            if size <= 0:
-                continue
-            e = first + b
-            i = ep.stock[e]
-            s = ep.price[d, t - 1, i]
-            s_imp = s * (1.0 + direction * sh.g * run.live.traded[e] / ep.adv[i])
-            tick = ep.tick[e]
-            mid = s_imp / tick
-            offset = distance if limits.ticks is not None else distance * mid
-            if b not in prepared:  # bring the book to minute t before queueing in it
-                self._prepare(e, t, k)
-                prepared.add(b)
-            if direction == SELL:  # a sell rests above the mid, never against the bids
-                price = int(np.ceil(mid + offset - 1e-9))
-                n_bid = state.books[b, BK_LEVELS + BID]
-                if n_bid:
-                    price = max(price, int(state.levels[b, BID, n_bid - 1, LV_PRICE]) + 1)
-            else:
-                price = int(np.floor(mid - offset + 1e-9))
-                n_ask = state.books[b, BK_LEVELS + ASK]
-                if n_ask:
-                    price = min(price, int(state.levels[b, ASK, n_ask - 1, LV_PRICE]) - 1)
-                if price < 1:
-                    continue
-            order_id = e * ID_STRIDE + int(self.sequence[e])
-            self.sequence[e] += 1
-            nf = submit_limit(state, b, direction, price, size, order_id, fills, 0)[1]
-            if nf:  # priced off the book, it can never match: a bug if it did
-                raise AssertionError("a posted limit order matched on entry")
-            free[b] -= size
-            run.live.acc[e, POSTED] += size
-            self.check(b)
-
-    def _prepare(self, e: int, t: int, k: int) -> None:
-        """The passive minute t of episode e without background orders: the mid moves and the
-        book refills, so an order placed now queues in minute t's book."""
-        run = self.run
-        passive_chunk(
-            e, e + 1, t, run.mult[t - 1], run.ep, run.sh, run.live,
-            self.pb._replace(n_orders=0.0), True, run.child_cost[k], *self.log(),
-        )  # fmt: skip
-
-    def minute(self, d: int, k: int, t: int) -> None:
+    def minute(self, d: int, k: int, t: int, limits=None, orders=None) -> None:
+        """The passive minute t of day d's books with orders resting, placing ``limits`` (a
+        :class:`~lobsim.strategy.Limits`) first, each trimmed to what its episode holds beyond
+        its market order ``orders`` and its resting orders."""
         run = self.run
         episodes = run.day(d)
-        passive_chunk(
+        posts = self._posts(d, k, limits, orders)
+        background, shares, code = passive_chunk(
             episodes.start, episodes.stop, t, run.mult[t - 1], run.ep, run.sh, run.live,
-            self.pb, False, run.child_cost[k], *self.log(),
+            self.pb, posts, run.child_cost[k], *self.log(),
         )  # fmt: skip
-        for b in range(run.n_stocks):
-            self.check(b)
+        self.background_orders += background
+        self.background_shares += shares
+        if code == POST_MATCHED:  # priced off the book, it can never match: a bug if it did
+            raise AssertionError("a posted limit order matched on entry")
+        self.check()
         if self.engine.record_fills:
             self.engine.add_passive_fills(self.log_out[: self.log_count[0]], k, t)
             self.log_count[0] = 0
+
+    def _posts(self, d: int, k: int, limits, orders) -> Posts:
+        n = self.run.n_stocks
+        if limits is None or not len(limits.episode):
+            return no_posts(n, self.sequence)
+        run = self.run
+        own = self.resting(d)
+        committed = np.bincount(own["episode"], weights=own["size"], minlength=n)
+        free = run.inventory[k, run.day(d)] - committed.astype(np.int64) - orders
+        in_ticks = limits.ticks is not None
+        distance = np.asarray(limits.ticks if in_ticks else limits.depth, dtype=np.float64)
+        book = np.asarray(limits.episode, dtype=np.int64)
+        order = np.argsort(book, kind="stable")  # by book, each book's in the given order
+        return Posts(
+            start=np.searchsorted(book[order], np.arange(n + 1)).astype(np.int64),
+            size=np.asarray(limits.size, dtype=np.int64)[order],
+            distance=distance[order],
+            in_ticks=in_ticks,
+            free=free,
+            sequence=self.sequence,
+        )
 
     def log(self) -> tuple[np.ndarray, np.ndarray]:
         """Where passive_chunk writes own fills: a buffer when fills are recorded."""
         return self.log_out, self.log_count
 
-    def check(self, b: int) -> None:
-        if self.batch.state.books[b, BK_STATUS]:
-            self.batch.check(b, "the passive minute")
+    def check(self) -> None:
+        """Raise the first engine refusal of the day's books, if any."""
+        failed = np.flatnonzero(self.batch.state.books[:, BK_STATUS])
+        if len(failed):
+            self.batch.check(int(failed[0]), "the passive minute")
 
 
 def _fills_frame(run: _Run, episodes: slice, k: int, t: int, log: FillLog) -> pd.DataFrame:

@@ -102,3 +102,24 @@ def test_book_model_refuses_alpha_noise_that_would_push_the_shape_below_minus_on
 def test_walk_refuses_fractional_shares():
     with pytest.raises(InputError, match="whole shares"):
         book_walk_cost(10.5, 1e5, 10.0, 0.5, 1e-3, 1e-4)
+
+
+@pytest.mark.parametrize("side", [0, 1])
+@pytest.mark.parametrize("depth_sd, empty_prob", [(0.0, 0.0), (0.3, 0.2)])
+@pytest.mark.parametrize("alpha, half_spread", [(0.5, 0), (1.3, 2), (0.0, 1)])
+def test_level_at_gives_the_depth_build_levels_puts_at_each_price(
+    side, depth_sd, empty_prob, alpha, half_spread
+):
+    from lobsim.books.kernels import level_at
+
+    prices, qtys = np.zeros(400, np.int64), np.zeros(400, np.int64)
+    args = (101.37, 5e4, alpha, 2e-3, 0.01, half_spread, 7.0)
+    n, _ = build_levels(side, *args, 10**9, depth_sd, empty_prob, 99, 17, prices, qtys)
+    noise = (depth_sd, empty_prob, 99, 17)
+
+    assert n == 400
+    got = [level_at(side, int(p), *args, *noise) for p in prices[:n]]
+    assert got == qtys[:n].tolist()
+    # Between the mid and the first level: nothing.
+    inside = prices[0] + (1 if side == 0 else -1)
+    assert level_at(side, int(inside), *args, *noise) == 0

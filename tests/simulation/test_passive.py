@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from lobsim.books.flow import background_flow
 from lobsim.engine import ASK, BID, BUY, FILL_DTYPE, SELL, BookBatch, ReferenceBook, submit_limit
-from lobsim.engine.records import BK_STATUS, OK
+from lobsim.engine.records import BK_STATUS, BULK_ID, OK
 from lobsim.simulation.passive import BACKGROUND, MID_THROUGH, passive_minute, reference_minute
 
 
@@ -59,6 +59,7 @@ def _run(seed, minutes=6):
     fills = np.zeros(4096, dtype=FILL_DTYPE)
     directions = np.zeros(64, np.int64)
     sizes = np.zeros(64, np.int64)
+    arrivals = np.zeros(64)
     mid, next_id = 1000.0, 1
     for minute in range(minutes):
         # Our orders: a few limits at random depths on either side (they may cross: both
@@ -75,13 +76,15 @@ def _run(seed, minutes=6):
         mid += float(rng.normal(0.0, 1.5))
         bids, asks = _shape(BID, mid, rng), _shape(ASK, mid, rng)
         volume = float(rng.integers(0, 600))
-        n = background_flow(volume, float(rng.normal()), 1.0, 8.0, seed, minute, directions, sizes)
+        n = background_flow(
+            volume, float(rng.normal()), 1.0, 8.0, seed, minute, directions, sizes, arrivals
+        )
 
         nf, traded = passive_minute(batch.state, 0, mid, *bids, len(bids[0]), *asks,
                                     len(asks[0]), directions, sizes, n, fills, 0)  # fmt: skip
         expected, ref_traded = reference_minute(ref, mid, bids, asks, (directions[:n], sizes[:n]))
 
-        assert fills[:nf].tolist() == expected
+        assert fills[:nf].tolist() == [f for f in expected if f[1] != BULK_ID]  # own fills
         assert _queues(batch, 0) == _reference_queues(ref)
         assert traded == ref_traded == sizes[:n].sum() == round(volume)  # conservation
         assert batch.state.books[0, BK_STATUS] == OK
@@ -134,10 +137,8 @@ def test_background_orders_reach_an_own_order_only_after_the_depth_ahead_of_it()
                                 np.array([25, 30], np.int64), 2, fills, 0)  # fmt: skip
 
     # The first buy eats 25 of the 40 ahead; the refill puts 25 back BEHIND our order; the
-    # second buy takes the 15 still ahead, then 15 of ours.
-    assert fills[:nf].tolist() == [
-        (BACKGROUND, -1, 101, 25, BUY),
-        (BACKGROUND, -1, 101, 15, BUY),
-        (BACKGROUND, 7, 101, 15, BUY),
-    ]
+    # second buy takes the 15 still ahead, then 15 of ours, and the 15 taken ahead rejoin.
+    assert fills[:nf].tolist() == [(BACKGROUND, 7, 101, 15, BUY)]
     assert traded == 55
+    assert _queues(batch, 0)[1:] == [(ASK, 101, [(7, 15), (BULK_ID, 40)]),
+                                     (ASK, 102, [(BULK_ID, 100)])]  # fmt: skip

@@ -87,7 +87,8 @@ def test_resting_orders_are_visible_with_their_queue_and_cancels_withdraw_them(p
     assert result.episodes.unfilled.sum() == 0  # the last decision crossed everything
     shown = [r for r in poster.seen if len(r)]
     assert shown and all(len(r) == 3 for r in shown)  # one per stock: the cancel withdrew
-    assert all((r["size"] > 0).all() and (r["ahead"] >= 0).all() for r in shown)
+    # Posted far beyond the flow's reach, each still queues behind the shape's depth there.
+    assert all((r["size"] > 0).all() and (r["ahead"] > 0).all() for r in shown)
 
 
 @pytest.mark.parametrize(
