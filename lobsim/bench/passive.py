@@ -114,7 +114,7 @@ def _universe(run, days: int) -> tuple[float, int, int, int]:
     """Drive the day's passive books like a slicer for ``days`` days: (CPU seconds, background
     orders, their shares, the volume of the bars they came from)."""
     n = run.n_stocks
-    batch, pb = passive_books(n, len(run.initial))
+    batch, pb = passive_books(n, len(run.initial), run.book.background_orders)
     sigma = np.diff(run.ep.price, axis=1).std(axis=1)  # (D, N)
     slices = np.maximum(run.parent // (run.schedule.minutes // INTERVAL), 1)
     cost = np.zeros(len(run.initial))
@@ -170,7 +170,7 @@ def record_stream(run, sample: int) -> dict:
     """Day 0 of the first ``sample`` stocks as a stream of steps, recorded while the engine
     runs it: passive minutes (the impacted mid in ticks, both sides' targets, the background
     orders) and, every INTERVAL minutes, a cancel and a post at the touch."""
-    batch, pb = passive_books(run.n_stocks, len(run.initial))
+    batch, pb = passive_books(run.n_stocks, len(run.initial), run.book.background_orders)
     pb.sigma[: run.n_stocks] = np.diff(run.ep.price[0], axis=0).std(axis=0)
     state = batch.state
     slices = np.maximum(run.parent // (run.schedule.minutes // INTERVAL), 1)

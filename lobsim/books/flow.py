@@ -11,7 +11,7 @@ them from the bar alone, with these documented assumptions:
    bar splits its volume evenly; the shares are whole: V_buy = round(V Phi), V_sell = V - V_buy,
    V = round(V_t).
 2. Count: each side's volume arrives in k = max(1, round(n V_side / V)) orders, n the expected
-   number of background orders a minute (``BookModel``'s ``background_orders``).
+   number of background orders a minute (``BookModel.background_orders``, 20 by default).
 3. Sizes: the gaps between k - 1 cut points drawn uniformly over the side's shares (a flat
    Dirichlet split: sizes roughly exponential with mean V_side / k, the shape reported for
    trade sizes at the minute scale by Gopikrishnan et al., "Statistical properties of share

@@ -63,6 +63,9 @@ class BookModel:
         Minutes for the missing depth to halve after that.
     max_levels : int
         Levels a child order may walk; an order that needs more is reported as an error.
+    background_orders : float
+        Expected background market orders a minute when limit orders rest (the minute's
+        volume split into that many orders; see :mod:`lobsim.books.flow`), in [1, 1000].
     """
 
     alpha: float = 0.5
@@ -78,6 +81,7 @@ class BookModel:
     resilience: float = 0.0
     half_life: float = 10.0
     max_levels: int = 16384
+    background_orders: float = 20.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.alpha) or self.alpha <= -1.0:
@@ -113,6 +117,11 @@ class BookModel:
             raise InputError(f"book.resilience must be in [0, 1], got {self.resilience}")
         if not self.half_life > 0:
             raise InputError(f"book.half_life must be > 0 minutes, got {self.half_life}")
+        if not 1 <= self.background_orders <= 1000:
+            raise InputError(
+                f"book.background_orders must be in [1, 1000] orders a minute, got "
+                f"{self.background_orders}"
+            )
         if self.max_levels < 2:
             raise InputError(f"book.max_levels must be >= 2, got {self.max_levels}")
         if self.tick is None and self.levels_per_eps > self.max_levels:

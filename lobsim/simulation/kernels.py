@@ -240,7 +240,6 @@ ID_STRIDE = 1 << 24
 # background order reaches (a few dozen) and one per own order beyond them.
 PASSIVE_LEVELS = 1024
 PASSIVE_ORDERS = 4 * PASSIVE_LEVELS
-BACKGROUND_ORDERS = 20.0  # expected background market orders a minute
 
 
 class PassiveBooks(NamedTuple):
@@ -279,10 +278,13 @@ def no_posts(n_books: int, sequence: np.ndarray) -> Posts:
                  np.zeros(n_books, np.int64), sequence)  # fmt: skip
 
 
-def passive_books(n_books: int, n_episodes: int) -> tuple[BookBatch, PassiveBooks]:
-    """The engine books of one day's passive minutes (one per stock) and their buffers."""
+def passive_books(
+    n_books: int, n_episodes: int, n_orders: float
+) -> tuple[BookBatch, PassiveBooks]:
+    """The engine books of one day's passive minutes (one per stock) and their buffers, for
+    ``n_orders`` expected background orders a minute."""
     batch = BookBatch(n_books, max_levels=PASSIVE_LEVELS, max_orders=PASSIVE_ORDERS)
-    flow = int(4 * BACKGROUND_ORDERS) + 8  # background_flow caps a minute's orders at this
+    flow = int(4 * n_orders) + 8  # background_flow caps a minute's orders at this
     pb = PassiveBooks(
         books=batch.state,
         first=0,
@@ -295,7 +297,7 @@ def passive_books(n_books: int, n_episodes: int) -> tuple[BookBatch, PassiveBook
         arrivals=np.zeros(flow),
         fills=np.zeros(PASSIVE_ORDERS + flow, FILL_DTYPE),
         sigma=np.zeros(n_episodes),
-        n_orders=BACKGROUND_ORDERS,
+        n_orders=float(n_orders),
     )
     return batch, pb
 

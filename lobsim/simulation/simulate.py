@@ -509,7 +509,7 @@ class _Passive:
         n = run.n_stocks
         self.run = run
         self.engine = engine
-        self.batch, self.pb = passive_books(n, len(run.initial))
+        self.batch, self.pb = passive_books(n, len(run.initial), run.book.background_orders)
         self.day = -1
         self.sequence = np.zeros(len(run.initial), dtype=np.int64)
         self.log_count = np.zeros(1, dtype=np.int64)

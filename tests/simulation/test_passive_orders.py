@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from lobsim import BookModel, StrategyError, simulate, synthesize_market
+from lobsim import BookModel, InputError, StrategyError, simulate, synthesize_market
 from lobsim.strategy import Decision, Limits
 
 BOOK = BookModel(epsilon=1e-3, levels_per_eps=100)
@@ -123,3 +124,41 @@ def test_a_depth_of_zero_posts_where_zero_ticks_does(panel):
 
     assert ticks.episodes.equals(depth.episodes)
     assert ticks.fills.equals(depth.fills)
+
+
+def test_background_orders_set_how_finely_the_flow_is_split(panel):
+    from dataclasses import replace
+
+    coarse = simulate(panel, Poster(), book=replace(BOOK, background_orders=5), parent=PARENT)
+    fine = run(panel, Poster())
+
+    assert 0 < coarse.background_orders < fine.background_orders
+    # Fewer, larger orders: each carries more of the same bars.
+    assert (coarse.background_shares / coarse.background_orders
+            > 2 * fine.background_shares / fine.background_orders)  # fmt: skip
+    with pytest.raises(InputError, match="background_orders"):
+        BookModel(background_orders=0.5)
+
+
+def test_every_cost_is_the_sum_over_the_fills_against_that_minutes_mid(panel):
+    # Held apart from the kernels: each fill, passive or aggressive, costs a seller the mid of
+    # the bar it traded in less its price (temporary; no permanent impact here), and the mid's
+    # move since arrival (timing).
+    result = run(panel, Poster())
+    e, f = result.episodes, result.fills
+    n = panel.n_stocks
+    day, stock = f.episode.to_numpy() // n, f.episode.to_numpy() % n
+    mid = panel.price[day, f.minute.to_numpy() - 1, stock]
+    s0 = e.arrival_price.to_numpy()[f.episode.to_numpy()]
+    qty = f.qty.to_numpy()
+    by_episode = (
+        pd.DataFrame(
+            {"episode": f.episode, "temporary": qty * (mid - f.price), "timing": qty * (s0 - mid)}
+        )
+        .groupby("episode")
+        .sum()
+    )
+
+    np.testing.assert_allclose(e.temporary_cost, by_episode.temporary, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(e.timing_cost, by_episode.timing, rtol=1e-9, atol=1e-6)
+    assert (by_episode.temporary[f[f.passive].episode.unique()] < 0).any()  # spread earned
