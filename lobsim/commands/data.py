@@ -1,4 +1,6 @@
-"""``lobsim data synth`` writes a synthetic market; ``lobsim data check`` validates bar files.
+"""``lobsim data synth`` writes a synthetic market; ``lobsim data check`` validates bar files;
+``lobsim data replay`` replays a LOBSTER day through the engine and ``lobsim data lobster``
+writes one.
 
 ``data check`` prints what the loader assumed (format, zone, stamping; one per line) and a short
 summary of a good file (gaps in the dates, short days dropped, minutes filled) and exits 0; bad
@@ -22,7 +24,10 @@ from lobsim.market.panel import MarketPanel
 from lobsim.market.synth import SYNTH_PRESETS, VOLUME_MODES, synthesize_market
 from lobsim.market.validate import DataWarning, MissingMinutesWarning, ShortDayWarning
 
-HELP = "generate a synthetic market (synth) or check a minute-bar file (check)"
+HELP = (
+    "generate a synthetic market (synth), check a minute-bar file (check), replay LOBSTER "
+    "files through the engine (replay) or write a synthetic LOBSTER day (lobster)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,9 +79,73 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--sort", action="store_true", help="accept unsorted timestamps")
     check.add_argument("--min-minutes", type=int, help="drop days below (90%% of the session)")
 
+    replay = actions.add_parser(
+        "replay",
+        help="replay a LOBSTER message file through the engine, checked against its orderbook",
+        description="Replay MESSAGE_FILE through lobsim's matching engine from the first row of "
+        "ORDERBOOK_FILE and compare the engine's best levels with the orderbook file after "
+        "every message. Exit 0 only if every message matches; 2 if one does not, or if a file "
+        "is malformed (the error names the file, row and column).",
+    )
+    replay.add_argument("message_file", help="LOBSTER message file (CSV, 6 columns)")
+    replay.add_argument("orderbook_file", help="LOBSTER orderbook file (CSV, 4 columns a level)")
+    replay.add_argument(
+        "--no-compare", action="store_true", help="replay without comparing (speed)"
+    )
+    lobster = actions.add_parser(
+        "lobster",
+        help="write a synthetic LOBSTER day (a message and an orderbook file)",
+        description="Write a LOBSTER message file and orderbook file built from a random order "
+        "flow on lobsim's reference book, named as LOBSTER names them, into DIR.",
+    )
+    lobster.add_argument("--out", required=True, help="directory to write the two files into")
+    lobster.add_argument("--messages", type=int, default=20_000, help="messages (20000)")
+    lobster.add_argument("--levels", type=int, default=10, help="orderbook levels (10)")
+    lobster.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    lobster.add_argument("--ticker", default="SYN", help="ticker in the file names (SYN)")
+
 
 def main(args: argparse.Namespace) -> int:
-    return _synth(args) if args.data_command == "synth" else _check(args)
+    actions = {"synth": _synth, "check": _check, "replay": _replay, "lobster": _lobster}
+    return actions[args.data_command](args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from lobsim.market.lobster import read_lobster
+    from lobsim.simulation.replay import replay_lobster
+
+    day = read_lobster(args.message_file, args.orderbook_file)
+    report = replay_lobster(day, compare=not args.no_compare)
+    compared = "not compared" if args.no_compare else f"{report.mismatches:,} mismatching"
+    print(
+        f"{args.message_file}: replayed {report.messages:,} messages ({day.levels} levels) in "
+        f"{report.seconds:.2f} s: {compared}"
+    )
+    if report.first_mismatches:
+        rows = ", ".join(str(r) for r in report.first_mismatches)
+        print(f"  first mismatching rows: {rows}")
+    print(
+        f"  messages about orders resting before the file (applied to its first row's depth): "
+        f"{report.seeded:,}"
+    )
+    print(f"  levels seeded as they entered the top {day.levels}: {report.reseeded:,}")
+    print(f"  messages the book could not take as written: {report.inconsistent:,}")
+    return 0 if report.mismatches == 0 else 2
+
+
+def _lobster(args: argparse.Namespace) -> int:
+    from lobsim.market.lobster import synthesize_lobster, write_lobster
+
+    if args.messages < 2 or args.levels < 1:
+        raise InputError("--messages must be >= 2 and --levels >= 1")
+    os.makedirs(args.out, exist_ok=True)
+    day = synthesize_lobster(args.messages, levels=args.levels, seed=args.seed)
+    stem = f"{args.ticker}_2024-01-02_34200000_57600000"
+    message = os.path.join(args.out, f"{stem}_message_{args.levels}.csv")
+    orderbook = os.path.join(args.out, f"{stem}_orderbook_{args.levels}.csv")
+    write_lobster(day, message, orderbook)
+    print(f"wrote {message} and {orderbook}: {len(day):,} messages, {args.levels} levels")
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:

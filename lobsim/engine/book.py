@@ -6,7 +6,7 @@ import numpy as np
 
 from lobsim.engine.batch import BookBatch
 from lobsim.engine.facade import BookFacade
-from lobsim.engine.kernels import cancel, load_side, submit_limit, submit_market
+from lobsim.engine.kernels import cancel, load_side, reduce_order, submit_limit, submit_market
 from lobsim.engine.loading import refill_side
 from lobsim.engine.records import BK_STATUS, FILL_DTYPE, OK
 
@@ -65,6 +65,9 @@ class OrderBook(BookFacade):
 
     def _cancel(self, order_id: int) -> bool:
         return bool(cancel(self._batch.state, 0, order_id))
+
+    def _reduce(self, order_id: int, qty: int) -> int:
+        return int(reduce_order(self._batch.state, 0, order_id, qty))
 
     def _best(self, book_side: int) -> int | None:
         return self._batch.best(0, book_side)

@@ -130,6 +130,20 @@ class BookFacade(ABC):
                 f"cannot cancel order_id={order_id}: not resting (unknown, filled or cancelled)"
             )
 
+    def reduce(self, order_id: int, qty: int) -> int:
+        """Take ``qty`` shares off a resting order (a partial cancel), which keeps its place in
+        the queue and goes when nothing is left. Returns the shares taken off (at most what
+        was left); raises InputError if ``order_id`` is not resting or ``qty`` is not > 0."""
+        if not _is_int(order_id):
+            raise InputError(f"order_id must be an integer, got {order_id!r}")
+        qty = check_qty(qty)
+        taken = self._reduce(int(order_id), qty) if 0 <= order_id < 2**63 else 0
+        if taken == 0:
+            raise InputError(
+                f"cannot reduce order_id={order_id}: not resting (unknown, filled or cancelled)"
+            )
+        return taken
+
     def best_bid(self) -> float | None:
         ticks = self._best(BID)
         return None if ticks is None else ticks * self._tick
@@ -233,6 +247,10 @@ class BookFacade(ABC):
     @abstractmethod
     def _cancel(self, order_id: int) -> bool:
         """True if the order was resting and is now withdrawn."""
+
+    @abstractmethod
+    def _reduce(self, order_id: int, qty: int) -> int:
+        """Shares taken off a resting order (0 if it is not resting)."""
 
     @abstractmethod
     def _best(self, book_side: int) -> int | None:

@@ -105,6 +105,7 @@ __all__ = [
     "clear_status",
     "load_side",
     "market_batch",
+    "reduce_order",
     "refill_side",
     "reset_book",
     "reset_books",
@@ -388,6 +389,43 @@ def cancel(state, b, order_id):
     """
     check_book(state, b)
     return _cancel_impl(state, b, order_id)
+
+
+@njit(cache=True, inline="always")
+def _reduce_impl(state, b, order_id, qty):
+    """Body of :func:`reduce_order`."""
+    table = state.table
+    pos = ht_find(table, b, order_id)
+    if pos < 0 or qty <= 0:
+        return 0
+    orders = state.orders
+    s = table[b, pos, HT_SLOT]
+    left = orders[b, s, OR_QTY]
+    if qty >= left:
+        _cancel_impl(state, b, order_id)
+        return left
+    side = orders[b, s, OR_SIDE]
+    i, _ = find_level(
+        state.levels, b, side, state.books[b, BK_LEVELS + side], orders[b, s, OR_PRICE]
+    )
+    orders[b, s, OR_QTY] = left - qty
+    state.levels[b, side, i, LV_QTY] -= qty
+    return qty
+
+
+@njit(cache=True)
+def reduce_order(state, b, order_id, qty):
+    """Take ``qty`` shares off the resting order ``order_id`` of book b (a partial cancel or
+    an execution reported by someone else); the order keeps its place in the queue, and goes
+    when nothing is left.
+
+    Returns
+    -------
+    int
+        Shares taken off: min(qty, shares left), 0 if the id is not resting or qty <= 0.
+    """
+    check_book(state, b)
+    return _reduce_impl(state, b, order_id, qty)
 
 
 @njit(cache=True, parallel=True)

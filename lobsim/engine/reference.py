@@ -81,6 +81,17 @@ class ReferenceBook(BookFacade):
     def _market(self, direction: int, qty: int, taker_id: int) -> np.ndarray:
         return self._match(direction, None, qty, taker_id)
 
+    def _reduce(self, order_id: int, qty: int) -> int:
+        order = self._resting.get(order_id)
+        if order is None or qty <= 0:
+            return 0
+        if qty >= order.qty:
+            taken = order.qty
+            self._cancel(order_id)
+            return taken
+        order.qty -= qty
+        return qty
+
     def _cancel(self, order_id: int) -> bool:
         order = self._resting.pop(order_id, None)
         if order is None:

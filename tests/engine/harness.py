@@ -76,7 +76,24 @@ class Harness:
         assert outcomes[0] == outcomes[1]
         assert outcomes[0] == (resting > 0)
         if outcomes[0]:
-            self.cancelled[order_id] = resting
+            self.cancelled[order_id] = self.cancelled.get(order_id, 0) + resting
+        else:
+            assert self.snapshot() == before
+        self.check()
+
+    def reduce(self, order_id: int, qty: int) -> None:
+        """A partial cancel: both books take the same shares off, the order keeps its place."""
+        before = self.snapshot()
+        resting = self._resting_qty(before).get(order_id, 0) if order_id >= 0 else 0
+        outcomes = []
+        for book in (self.fast, self.ref):
+            try:
+                outcomes.append(book.reduce(order_id, qty))
+            except InputError:
+                outcomes.append(0)
+        assert outcomes[0] == outcomes[1] == min(qty, resting)
+        if outcomes[0]:
+            self.cancelled[order_id] = self.cancelled.get(order_id, 0) + outcomes[0]
         else:
             assert self.snapshot() == before
         self.check()

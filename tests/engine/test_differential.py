@@ -17,6 +17,7 @@ markets = st.tuples(st.just("market"), sides, st.integers(1, 30))
 # Ids are handed out 1, 2, 3, ...: small integers hit resting, filled, cancelled, market and
 # unknown ids alike.
 cancels = st.tuples(st.just("cancel"), st.integers(-1, 45))
+reduces = st.tuples(st.just("reduce"), st.integers(-1, 45), st.integers(1, 8))
 loads = st.tuples(
     st.just("load"),
     sides,
@@ -29,7 +30,9 @@ refills = st.tuples(
     st.integers(-1, 3),
     st.lists(st.tuples(st.integers(0, 9), st.integers(1, 2)), max_size=6),
 )
-commands = st.lists(st.one_of(limits, limits, markets, cancels, loads, refills), max_size=40)
+commands = st.lists(
+    st.one_of(limits, limits, markets, cancels, reduces, loads, refills), max_size=40
+)
 
 
 def run(commands: list[tuple], harness: Harness) -> None:

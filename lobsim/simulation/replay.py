@@ -1,0 +1,320 @@
+"""Replay a LOBSTER day (:mod:`lobsim.market.lobster`) through the matching engine.
+
+The engine's book starts from the first orderbook row and takes every later message as LOBSTER
+documents it; after each one, its best L levels can be held against the orderbook file.
+
+- Prices stay LOBSTER's integers (a tick of $0.0001); order ids are LOBSTER's.
+- Orders that rested before the file starts are unknown: the first row's depth is loaded as
+  anonymous (bulk) depth, one block per level, and message 0 is taken as already in it. A
+  cancellation, deletion or execution of an order the replay has not seen takes its shares from
+  the anonymous depth at its price, from the front of the queue (those orders are older than
+  any the file submitted there).
+- LOBSTER writes only the messages that touch its L levels. A level that enters the top L from
+  beyond (its price worse than the worst of a full previous row) is seeded from the row where
+  it appears: the anonymous depth at that price is set so that the level holds what the row
+  says.
+- Submissions rest without matching (a marketable order reaches LOBSTER as executions and the
+  submission of what is left); hidden executions, cross trades and halts leave the book alone.
+- A message the book cannot take as written (an unknown order with no anonymous depth left at
+  its price, a submission that would cross, an execution larger than the order) is applied as
+  far as it can be and counted as inconsistent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from lobsim.engine import ASK, BID, BUY, FILL_DTYPE, OK, SELL, BookBatch, CapacityError
+from lobsim.engine._ops import (
+    bulk_at,
+    close_level,
+    find_level,
+    ht_find,
+    ht_remove_at,
+    open_level,
+    set_bulk,
+    unlink_order,
+)
+from lobsim.engine.kernels import load_side, reduce_order, submit_limit
+from lobsim.engine.records import (
+    BK_LEVELS,
+    BK_OWN,
+    BK_STATUS,
+    BULK_ID,
+    LV_HEAD,
+    LV_PRICE,
+    LV_QTY,
+    NO_SLOT,
+    OR_ID,
+    OR_NEXT,
+    OR_QTY,
+)
+from lobsim.errors import InputError
+from lobsim.market.lobster import (
+    CANCELLATION,
+    DELETION,
+    EMPTY_ASK,
+    EMPTY_BID,
+    EXECUTION,
+    SUBMISSION,
+    LobsterDay,
+)
+
+# Counters the kernel fills, by index.
+SEEDED, RESEEDED, INCONSISTENT, MISMATCHES = range(4)
+FIRST_MISMATCHES = 5  # rows reported
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What :func:`replay_lobster` found.
+
+    Attributes
+    ----------
+    messages : int
+        Messages replayed (every row after the first, which seeds the book).
+    mismatches : int
+        Messages after which the engine's best L levels differ from the orderbook file (0
+        when ``compare`` was off).
+    first_mismatches : tuple of int
+        The first few of them, as 1-based rows of the files.
+    seeded : int
+        Messages about orders the file never submitted, applied to the anonymous depth.
+    reseeded : int
+        Levels that entered the top L from beyond the file's depth and were seeded there.
+    inconsistent : int
+        Messages the book could not take as written (see the module docstring).
+    seconds : float
+        CPU time of the replay kernel.
+    """
+
+    messages: int
+    mismatches: int
+    first_mismatches: tuple[int, ...]
+    seeded: int
+    reseeded: int
+    inconsistent: int
+    seconds: float
+
+
+def replay_lobster(
+    day: LobsterDay, *, compare: bool = True, max_levels: int = 4096, max_orders: int = 1 << 17
+) -> ReplayReport:
+    """Replay ``day`` through the engine (see the module docstring for the rules)."""
+    batch = BookBatch(1, max_levels=max_levels, max_orders=max_orders)
+    counters = np.zeros(4, dtype=np.int64)
+    first = np.full(FIRST_MISMATCHES, -1, dtype=np.int64)
+    columns = (day.type, day.order_id, day.size, day.price, day.direction, day.book)
+    # Compiled (or loaded from the cache) on a first row alone, so that the time is the
+    # replay's.
+    _replay(BookBatch(1, 8, 8).state, *(c[:0] for c in columns), compare, counters, first)
+    start = time.thread_time()
+    code = _replay(
+        batch.state, day.type, day.order_id, day.size, day.price, day.direction, day.book,
+        compare, counters, first,
+    )  # fmt: skip
+    seconds = time.thread_time() - start
+    if code != OK:
+        batch.state.books[0, BK_STATUS] = code
+        try:
+            batch.check(0, f"replaying {day.message_file}")
+        except CapacityError as exc:
+            raise InputError(f"{exc}: the day holds more than the replay's book") from None
+    return ReplayReport(
+        messages=max(len(day) - 1, 0),
+        mismatches=int(counters[MISMATCHES]),
+        first_mismatches=tuple(int(r) for r in first if r >= 0),
+        seeded=int(counters[SEEDED]),
+        reseeded=int(counters[RESEEDED]),
+        inconsistent=int(counters[INCONSISTENT]),
+        seconds=seconds,
+    )
+
+
+@njit(cache=True)
+def _replay(state, kind, order_id, size, price, direction, book, compare, counters, first):
+    n = kind.shape[0]
+    if n == 0:
+        return OK
+    code = _seed(state, book, 0)
+    if code != OK:
+        return code
+    scratch = np.zeros(4, dtype=FILL_DTYPE)
+    n_first = 0
+    for k in range(1, n):
+        t = kind[k]
+        side = BID if direction[k] > 0 else ASK  # where the order rests
+        if t == SUBMISSION:
+            d = BUY if direction[k] > 0 else SELL
+            before = state.books[0, BK_STATUS]
+            matched = submit_limit(state, 0, d, price[k], size[k], order_id[k], scratch, 0)[1]
+            if matched or state.books[0, BK_STATUS] != before:
+                counters[INCONSISTENT] += 1
+                state.books[0, BK_STATUS] = OK
+        elif t == CANCELLATION or t == DELETION or t == EXECUTION:
+            want = size[k]
+            taken = reduce_order(state, 0, order_id[k], want)
+            if taken == 0:
+                counters[SEEDED] += 1
+                taken = _take_bulk(state, side, price[k], want)
+            elif t == DELETION:
+                taken += reduce_order(state, 0, order_id[k], 1 << 62)  # the rest goes too
+            if taken != want:
+                counters[INCONSISTENT] += 1
+        counters[RESEEDED] += _reseed(state, book, k)
+        if state.books[0, BK_STATUS] != OK:
+            return state.books[0, BK_STATUS]
+        if compare and not _matches(state, book, k):
+            counters[MISMATCHES] += 1
+            if n_first < first.shape[0]:
+                first[n_first] = k + 1
+                n_first += 1
+    return OK
+
+
+@njit(cache=True)
+def _seed(state, book, row):
+    """Load row ``row`` of the orderbook file as anonymous depth on both sides."""
+    levels = book.shape[1] // 4
+    prices = np.zeros(levels, dtype=np.int64)
+    qtys = np.zeros(levels, dtype=np.int64)
+    for side in (ASK, BID):
+        offset = 0 if side == ASK else 2
+        n = 0
+        for j in range(levels):
+            q = book[row, 4 * j + offset + 1]
+            if q > 0:
+                prices[n] = book[row, 4 * j + offset]
+                qtys[n] = q
+                n += 1
+        code = load_side(state, 0, side, prices, qtys, n)
+        if code != OK:
+            return code
+    return OK
+
+
+@njit(cache=True)
+def _take_bulk(state, side, price, qty):
+    """Take up to ``qty`` anonymous shares at ``price`` from the front of its queue; returns
+    the shares taken."""
+    levels, orders, books = state.levels, state.orders, state.books
+    m = books[0, BK_LEVELS + side]
+    i, found = find_level(levels, 0, side, m, price)
+    if not found:
+        return 0
+    taken = 0
+    s = levels[0, side, i, LV_HEAD]
+    while s != NO_SLOT and taken < qty:
+        nxt = orders[0, s, OR_NEXT]
+        if orders[0, s, OR_ID] == BULK_ID:
+            take = min(qty - taken, orders[0, s, OR_QTY])
+            taken += take
+            levels[0, side, i, LV_QTY] -= take
+            if take == orders[0, s, OR_QTY]:
+                unlink_order(levels, orders, books, 0, side, i, s)
+            else:
+                orders[0, s, OR_QTY] -= take
+        s = nxt
+    if levels[0, side, i, LV_HEAD] == NO_SLOT:
+        close_level(levels, 0, side, i, m)
+        books[0, BK_LEVELS + side] = m - 1
+    return taken
+
+
+@njit(cache=True)
+def _reseed(state, book, k):
+    """Seed the part of row k's levels beyond the previous row's depth (the levels that came
+    into the top L from there, and the absence of those the row skips); returns how many
+    levels changed."""
+    levels = state.levels
+    n_file = book.shape[1] // 4
+    count = 0
+    for side in (ASK, BID):
+        offset = 0 if side == ASK else 2
+        last = 4 * (n_file - 1) + offset
+        if book[k - 1, last + 1] == 0:
+            continue  # the previous row showed the whole side: nothing was beyond it
+        worst = book[k - 1, last]
+        full = book[k, last + 1] > 0
+        bottom = book[k, last]
+        for j in range(n_file):  # levels the row shows beyond the old depth
+            p = book[k, 4 * j + offset]
+            q = book[k, 4 * j + offset + 1]
+            if q > 0 and (p > worst if side == ASK else p < worst):
+                count += _set_level(state, side, p, q)
+        i = state.books[0, BK_LEVELS + side] - 1
+        while i >= 0:  # the engine's levels there that the row does not show
+            p = levels[0, side, i, LV_PRICE]
+            i -= 1
+            if not (p > worst if side == ASK else p < worst):
+                continue
+            if full and (p > bottom if side == ASK else p < bottom):
+                break
+            shown = False
+            for j in range(n_file):
+                if book[k, 4 * j + offset] == p and book[k, 4 * j + offset + 1] > 0:
+                    shown = True
+            if not shown:
+                count += _set_level(state, side, p, 0)
+                i = min(i, state.books[0, BK_LEVELS + side] - 1)
+    return count
+
+
+@njit(cache=True)
+def _set_level(state, side, price, qty):
+    """Bring the level at ``price``, beyond the file's depth until now, to ``qty`` shares.
+    What happened there was not written, so the orders the replay knew at that price are
+    forgotten (their depth becomes anonymous; a later message about one of them takes from
+    it); then missing shares join the back, excess shares leave from the front. Returns
+    whether the level changed."""
+    levels, orders, books = state.levels, state.orders, state.books
+    m = books[0, BK_LEVELS + side]
+    i, found = find_level(levels, 0, side, m, price)
+    if found:
+        s = levels[0, side, i, LV_HEAD]
+        while s != NO_SLOT:
+            if orders[0, s, OR_ID] != BULK_ID:
+                ht_remove_at(state.table, 0, ht_find(state.table, 0, orders[0, s, OR_ID]))
+                orders[0, s, OR_ID] = BULK_ID
+                books[0, BK_OWN + side] -= 1
+            s = orders[0, s, OR_NEXT]
+    have = levels[0, side, i, LV_QTY] if found else 0
+    if have == qty:
+        return False
+    if have < qty:
+        if not found:
+            open_level(levels, 0, side, i + 1, m, price)
+            books[0, BK_LEVELS + side] = m + 1
+            i += 1
+        set_bulk(
+            levels, orders, books, 0, side, i, bulk_at(levels, orders, 0, side, i) + qty - have
+        )
+        return True
+    _take_bulk(state, side, price, have - qty)
+    return True
+
+
+@njit(cache=True)
+def _matches(state, book, k):
+    """Whether the engine's best L levels of both sides are row k of the orderbook file."""
+    levels = state.levels
+    n_file = book.shape[1] // 4
+    for side in (ASK, BID):
+        offset = 0 if side == ASK else 2
+        m = state.books[0, BK_LEVELS + side]
+        for j in range(n_file):
+            p = book[k, 4 * j + offset]
+            q = book[k, 4 * j + offset + 1]
+            if j < m:
+                if (
+                    levels[0, side, m - 1 - j, LV_PRICE] != p
+                    or levels[0, side, m - 1 - j, LV_QTY] != q
+                ):
+                    return False
+            elif q != 0 or p != (EMPTY_ASK if side == ASK else EMPTY_BID):
+                return False
+    return True
