@@ -1,8 +1,8 @@
 """The ``lobsim`` command line.
 
-Each subcommand lives in its own module under :mod:`lobsim.commands`, which defines ``HELP``
-(one line), ``add_arguments(parser)`` and ``main(args) -> int``. Modules are imported only when
-their command runs, so ``lobsim --help`` stays fast.
+Each subcommand lives in its own module under :mod:`lobsim.commands`, which defines
+``add_arguments(parser)`` and ``main(args) -> int``; its one-line help is in ``COMMANDS``.
+Modules are imported only when their command runs, so ``lobsim --help`` stays fast.
 
 Exit codes: 0 success; 2 bad input (scenario, data, arguments, a strategy that breaks its
 contract, an unusable --out) or not enough memory for it; 130 interrupted (Ctrl-C or SIGTERM; a
@@ -27,10 +27,16 @@ from lobsim.errors import InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("lobsim.commands.run", "run a scenario and write its results, tables and plots"),
     "validate": ("lobsim.commands.validate", "check a scenario file and show it resolved"),
-    "data": ("lobsim.commands.data", "generate a synthetic market or check a minute-bar file"),
+    "data": (
+        "lobsim.commands.data",
+        "write a synthetic market, check minute bars, replay or write LOBSTER files",
+    ),
     "strategies": ("lobsim.commands.strategies", "list the strategies, or check a plug-in"),
     "report": ("lobsim.commands.report", "re-render the tables and plots of a run directory"),
-    "bench": ("lobsim.commands.bench", "measure the speed of the engine, simulator and LSTM"),
+    "bench": (
+        "lobsim.commands.bench",
+        "measure the speed of the engine, simulator, passive minute, replay and LSTM",
+    ),
 }
 
 

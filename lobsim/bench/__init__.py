@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "engine": "lobsim.bench.engine",
     "simulate": "lobsim.bench.simulate",
     "passive": "lobsim.bench.passive",
+    "replay": "lobsim.bench.replay",
     "market": "lobsim.bench.market",
     "strategies": "lobsim.bench.strategies",
     "lstm": "lobsim.bench.lstm",

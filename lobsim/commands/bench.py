@@ -8,8 +8,6 @@ import json
 from lobsim.bench import BENCHMARKS, run_benchmark
 from lobsim.errors import InputError
 
-HELP = "measure the speed of the engine and the simulator"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -24,11 +24,6 @@ from lobsim.market.panel import MarketPanel
 from lobsim.market.synth import SYNTH_PRESETS, VOLUME_MODES, synthesize_market
 from lobsim.market.validate import DataWarning, MissingMinutesWarning, ShortDayWarning
 
-HELP = (
-    "generate a synthetic market (synth), check a minute-bar file (check), replay LOBSTER "
-    "files through the engine (replay) or write a synthetic LOBSTER day (lobster)"
-)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from lobsim.report import write_report
 
-HELP = "re-render the tables (summary.csv, summary.md) and plots of a run directory"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="DIR", help="a directory written by `lobsim run`")

@@ -12,8 +12,6 @@ import sys
 
 from lobsim.errors import InputError, LobsimError
 
-HELP = "run a scenario: every strategy on every fold, with tables and plots of the costs"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="the scenario file (TOML)")

@@ -10,8 +10,6 @@ from lobsim.check import check_strategy
 from lobsim.errors import InputError
 from lobsim.plugins import load_strategy, options, registered, summary
 
-HELP = "list the available strategies with their options"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="show one strategy (short name or pkg.mod:Class)")

@@ -16,8 +16,6 @@ import json
 from lobsim.run.plan import build_plan
 from lobsim.scenario import expand_sweep, load_scenario, resolve_strategies
 
-HELP = "check a scenario file; print it resolved, with its hash and its variants"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="the scenario file (TOML)")

@@ -81,6 +81,15 @@ class ReferenceBook(BookFacade):
     def _market(self, direction: int, qty: int, taker_id: int) -> np.ndarray:
         return self._match(direction, None, qty, taker_id)
 
+    def _add_bulk(self, book_side: int, price: int, qty: int) -> None:
+        """``qty`` anonymous shares at the back of the level at ``price`` (a run of bulk at
+        the back grows, as the engine's does)."""
+        queue = self._levels[book_side].setdefault(price, [])
+        if queue and queue[-1].order_id == BULK_ID:
+            queue[-1].qty += qty
+        else:
+            queue.append(_Order(BULK_ID, book_side, price, qty))
+
     def _reduce(self, order_id: int, qty: int) -> int:
         order = self._resting.get(order_id)
         if order is None or qty <= 0:

@@ -318,3 +318,116 @@ def _matches(state, book, k):
             elif q != 0 or p != (EMPTY_ASK if side == ASK else EMPTY_BID):
                 return False
     return True
+
+
+def reference_replay(day: LobsterDay, *, compare: bool = True) -> ReplayReport:
+    """:func:`replay_lobster` in plain Python on a :class:`lobsim.ReferenceBook`, written
+    apart from the kernel so that the tests and ``lobsim bench replay`` can hold one against
+    the other (same rules, same report)."""
+    from lobsim.engine import ReferenceBook
+
+    book = ReferenceBook(1.0)
+    n_file = day.levels
+    counts = {"seeded": 0, "reseeded": 0, "inconsistent": 0, "mismatches": 0}
+    first: list[int] = []
+    start = time.thread_time()
+    rows = day.book.tolist()
+    if len(day):
+        for side, offset in ((ASK, 0), (BID, 2)):
+            for j in range(n_file):
+                if rows[0][4 * j + offset + 1] > 0:
+                    book._add_bulk(side, rows[0][4 * j + offset], rows[0][4 * j + offset + 1])
+    kinds, ids, sizes, prices, dirs = (
+        c.tolist() for c in (day.type, day.order_id, day.size, day.price, day.direction)
+    )
+    for k in range(1, len(day)):
+        kind, side = kinds[k], BID if dirs[k] > 0 else ASK
+        if kind == SUBMISSION:
+            if len(book._limit(BUY if dirs[k] > 0 else SELL, prices[k], sizes[k], ids[k])):
+                counts["inconsistent"] += 1
+        elif kind in (CANCELLATION, DELETION, EXECUTION):
+            taken = book._reduce(ids[k], sizes[k])
+            if taken == 0:
+                counts["seeded"] += 1
+                taken = _reference_take(book, side, prices[k], sizes[k])
+            elif kind == DELETION:
+                taken += book._reduce(ids[k], 1 << 62)
+            counts["inconsistent"] += taken != sizes[k]
+        counts["reseeded"] += _reference_reseed(book, rows[k - 1], rows[k], n_file)
+        if compare and _reference_row(book, n_file) != rows[k]:
+            counts["mismatches"] += 1
+            if len(first) < FIRST_MISMATCHES:
+                first.append(k + 1)
+    return ReplayReport(
+        messages=max(len(day) - 1, 0), mismatches=counts["mismatches"],
+        first_mismatches=tuple(first), seeded=counts["seeded"], reseeded=counts["reseeded"],
+        inconsistent=counts["inconsistent"], seconds=time.thread_time() - start,
+    )  # fmt: skip
+
+
+def _reference_take(book, side: int, price: int, qty: int) -> int:
+    queue = book._levels[side].get(price)
+    if queue is None:
+        return 0
+    taken = 0
+    for order in [o for o in queue if o.order_id == BULK_ID]:
+        take = min(qty - taken, order.qty)
+        order.qty -= take
+        taken += take
+        if order.qty == 0:
+            queue.remove(order)
+        if taken == qty:
+            break
+    if not queue:
+        del book._levels[side][price]
+    return taken
+
+
+def _reference_reseed(book, before: list[int], row: list[int], n_file: int) -> int:
+    count = 0
+    for side, offset in ((ASK, 0), (BID, 2)):
+        last = 4 * (n_file - 1) + offset
+        if before[last + 1] == 0:
+            continue
+        worst, full, bottom = before[last], row[last + 1] > 0, row[last]
+        beyond = (lambda p, w=worst: p > w) if side == ASK else (lambda p, w=worst: p < w)
+        shown = {row[4 * j + offset]: row[4 * j + offset + 1]
+                 for j in range(n_file) if row[4 * j + offset + 1] > 0}  # fmt: skip
+        prices = set(p for p in shown if beyond(p))
+        for p in book._levels[side].keys():
+            past = p > bottom if side == ASK else p < bottom
+            if beyond(p) and not (full and past):
+                prices.add(p)
+        for p in sorted(prices, reverse=side == BID):
+            count += _reference_set_level(book, side, p, shown.get(p, 0))
+    return count
+
+
+def _reference_set_level(book, side: int, price: int, qty: int) -> bool:
+    queue = book._levels[side].get(price, [])
+    for order in queue:
+        if order.order_id != BULK_ID:
+            book._resting.pop(order.order_id)
+            order.order_id = BULK_ID
+    have = sum(o.qty for o in queue)
+    if have == qty:
+        return False
+    if have < qty:
+        book._add_bulk(side, price, qty - have)
+        return True
+    _reference_take(book, side, price, have - qty)
+    return True
+
+
+def _reference_row(book, n_file: int) -> list[int]:
+    row = []
+    asks = [
+        (p, sum(o.qty for o in book._levels[ASK][p])) for p in book._levels[ASK].keys()[:n_file]
+    ]
+    bids = [(p, sum(o.qty for o in book._levels[BID][p]))
+            for p in book._levels[BID].keys()[-n_file:][::-1]]  # fmt: skip
+    for j in range(n_file):
+        ask = asks[j] if j < len(asks) else (EMPTY_ASK, 0)
+        bid = bids[j] if j < len(bids) else (EMPTY_BID, 0)
+        row += [ask[0], ask[1], bid[0], bid[1]]
+    return row

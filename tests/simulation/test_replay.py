@@ -3,6 +3,8 @@ the file never submitted, and random days written on the reference book."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +18,7 @@ from lobsim.market.lobster import (
     synthesize_lobster,
     write_lobster,
 )
-from lobsim.simulation.replay import replay_lobster
+from lobsim.simulation.replay import reference_replay, replay_lobster
 
 A, B = 1_000_100, 999_900  # best ask and bid, LOBSTER units
 
@@ -114,3 +116,26 @@ def test_the_command_exits_0_only_when_every_message_matches(tmp_path, capsys):
     write_lobster(lobster, m, o)
     assert main(["data", "replay", str(m), str(o)]) == 2
     assert f"first mismatching rows: {k + 1}" in capsys.readouterr().out
+
+
+def same(a, b):
+    return dataclasses.replace(a, seconds=0.0) == dataclasses.replace(b, seconds=0.0)
+
+
+def test_the_pure_python_replay_reports_the_same_on_every_event_type():
+    rows = [list(r) for r in EVERY_TYPE]
+    assert same(replay_lobster(day(rows)), reference_replay(day(rows)))
+    rows[4][6] = 61
+    assert same(replay_lobster(day(rows)), reference_replay(day(rows)))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31), st.sampled_from([1, 4, 10]), st.integers(0, 40))
+def test_the_pure_python_replay_reports_the_same_on_random_days(seed, levels, noise):
+    lobster = synthesize_lobster(1200, levels=levels, seed=seed)
+    rng = np.random.default_rng(seed)
+    changes = np.flatnonzero((lobster.type >= 1) & (lobster.type <= 4))[1:]
+    for k in rng.choice(changes, size=min(noise, len(changes)), replace=False):
+        lobster.book[k, 1] += 1  # rows that no longer follow: both must see the same
+
+    assert same(replay_lobster(lobster), reference_replay(lobster))
