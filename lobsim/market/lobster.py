@@ -124,7 +124,9 @@ def read_lobster(message_file: str | os.PathLike, orderbook_file: str | os.PathL
         size=ints[:, 2].copy(),
         price=ints[:, 3].copy(),
         direction=ints[:, 4].copy(),
-        book=_integers(orderbook_file, book, _book_columns(book.shape[1] // 4)),
+        book=np.ascontiguousarray(
+            _integers(orderbook_file, book, _book_columns(book.shape[1] // 4))
+        ),
         message_file=message_file,
         orderbook_file=orderbook_file,
     )

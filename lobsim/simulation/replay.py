@@ -108,15 +108,15 @@ def replay_lobster(
     batch = BookBatch(1, max_levels=max_levels, max_orders=max_orders)
     counters = np.zeros(4, dtype=np.int64)
     first = np.full(FIRST_MISMATCHES, -1, dtype=np.int64)
-    columns = (day.type, day.order_id, day.size, day.price, day.direction, day.book)
+    columns = tuple(
+        np.ascontiguousarray(c, dtype=np.int64)
+        for c in (day.type, day.order_id, day.size, day.price, day.direction, day.book)
+    )
     # Compiled (or loaded from the cache) on a first row alone, so that the time is the
     # replay's.
     _replay(BookBatch(1, 8, 8).state, *(c[:0] for c in columns), compare, counters, first)
     start = time.thread_time()
-    code = _replay(
-        batch.state, day.type, day.order_id, day.size, day.price, day.direction, day.book,
-        compare, counters, first,
-    )  # fmt: skip
+    code = _replay(batch.state, *columns, compare, counters, first)
     seconds = time.thread_time() - start
     if code != OK:
         batch.state.books[0, BK_STATUS] = code

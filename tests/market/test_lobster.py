@@ -51,6 +51,8 @@ def test_a_written_day_reads_back_the_same(tmp_path):
     for field in ("type", "order_id", "size", "price", "direction", "book"):
         np.testing.assert_array_equal(getattr(back, field), getattr(day, field))
     np.testing.assert_allclose(back.time, day.time, atol=1e-9)
+    # Row-major, as the replay kernel is compiled for (a Fortran-ordered book recompiled it).
+    assert all(getattr(back, f).flags.c_contiguous for f in ("type", "book"))
 
 
 @pytest.mark.parametrize(
