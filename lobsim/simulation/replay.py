@@ -42,9 +42,12 @@ from lobsim.engine._ops import (
 from lobsim.engine.kernels import load_side, reduce_order, submit_limit
 from lobsim.engine.records import (
     BK_LEVELS,
+    BK_NFREE,
     BK_OWN,
     BK_STATUS,
     BULK_ID,
+    ERR_LEVELS_FULL,
+    ERR_ORDERS_FULL,
     LV_HEAD,
     LV_PRICE,
     LV_QTY,
@@ -121,9 +124,12 @@ def replay_lobster(
     if code != OK:
         batch.state.books[0, BK_STATUS] = code
         try:
-            batch.check(0, f"replaying {day.message_file}")
+            batch.check(0, f"replaying {day.message_file or 'the LOBSTER day'}")
         except CapacityError as exc:
-            raise InputError(f"{exc}: the day holds more than the replay's book") from None
+            raise InputError(
+                f"{exc}: the day holds more than the replay's book (raise replay_lobster's "
+                "max_levels or max_orders)"
+            ) from None
     return ReplayReport(
         messages=max(len(day) - 1, 0),
         mismatches=int(counters[MISMATCHES]),
@@ -152,7 +158,10 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
             d = BUY if direction[k] > 0 else SELL
             before = state.books[0, BK_STATUS]
             matched = submit_limit(state, 0, d, price[k], size[k], order_id[k], scratch, 0)[1]
-            if matched or state.books[0, BK_STATUS] != before:
+            status = state.books[0, BK_STATUS]
+            if status == ERR_LEVELS_FULL or status == ERR_ORDERS_FULL:
+                return status
+            if matched or status != before:  # it crossed, or its id rests already
                 counters[INCONSISTENT] += 1
                 state.books[0, BK_STATUS] = OK
         elif t == CANCELLATION or t == DELETION or t == EXECUTION:
@@ -286,6 +295,9 @@ def _set_level(state, side, price, qty):
     if have == qty:
         return False
     if have < qty:
+        if (not found and m >= levels.shape[2]) or books[0, BK_NFREE] == 0:
+            books[0, BK_STATUS] = ERR_LEVELS_FULL if not found else ERR_ORDERS_FULL
+            return False
         if not found:
             open_level(levels, 0, side, i + 1, m, price)
             books[0, BK_LEVELS + side] = m + 1

@@ -139,3 +139,13 @@ def test_the_pure_python_replay_reports_the_same_on_random_days(seed, levels, no
         lobster.book[k, 1] += 1  # rows that no longer follow: both must see the same
 
     assert same(replay_lobster(lobster), reference_replay(lobster))
+
+
+@pytest.mark.parametrize(("levels", "orders", "limit"), [(4, 4096, "max_levels=4"),
+                                                         (64, 30, "max_orders=30")])  # fmt: skip
+def test_a_day_larger_than_the_replays_book_is_refused_naming_the_limit(levels, orders, limit):
+    from lobsim import InputError
+
+    lobster = synthesize_lobster(400, levels=10, seed=3)
+    with pytest.raises(InputError, match=limit):
+        replay_lobster(lobster, max_levels=levels, max_orders=orders)
