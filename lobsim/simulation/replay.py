@@ -39,7 +39,7 @@ from lobsim.engine._ops import (
     set_bulk,
     unlink_order,
 )
-from lobsim.engine.kernels import load_side, reduce_order, submit_limit
+from lobsim.engine.kernels import load_side, reduce_order, submit_limit, submit_market
 from lobsim.engine.records import (
     BK_LEVELS,
     BK_NFREE,
@@ -63,12 +63,13 @@ from lobsim.market.lobster import (
     EMPTY_ASK,
     EMPTY_BID,
     EXECUTION,
+    PRICE_SCALE,
     SUBMISSION,
     LobsterDay,
 )
 
 # Counters the kernel fills, by index.
-SEEDED, RESEEDED, INCONSISTENT, MISMATCHES = range(4)
+SEEDED, RESEEDED, INCONSISTENT, MISMATCHES, ADJUSTED = range(5)
 FIRST_MISMATCHES = 5  # rows reported
 
 
@@ -93,6 +94,11 @@ class ReplayReport:
         Messages the book could not take as written (see the module docstring).
     seconds : float
         CPU time of the replay kernel.
+    adjusted : int
+        Messages about liquidity our own orders took (see :func:`replay_lobster`), reduced to
+        what was left or dropped.
+    fills : ndarray(OWN_FILL_DTYPE) or None
+        Our own orders' fills, when there were own orders.
     """
 
     messages: int
@@ -102,24 +108,59 @@ class ReplayReport:
     reseeded: int
     inconsistent: int
     seconds: float
+    adjusted: int = 0
+    fills: np.ndarray | None = None
+
+
+# Our own market orders' fills in a replay: the order (index into the orders given), the
+# message row after which it was sent (1-based, as the files count), price (LOBSTER units),
+# shares, and the resting order taken (its LOBSTER id, -1 for depth the file never submitted).
+OWN_FILL_DTYPE = np.dtype(
+    [("order", np.int64), ("row", np.int64), ("price", np.int64), ("qty", np.int64),
+     ("maker", np.int64)]
+)  # fmt: skip
 
 
 def replay_lobster(
-    day: LobsterDay, *, compare: bool = True, max_levels: int = 4096, max_orders: int = 1 << 17
+    day: LobsterDay,
+    *,
+    compare: bool = True,
+    orders=None,
+    max_levels: int = 4096,
+    max_orders: int = 1 << 17,
 ) -> ReplayReport:
-    """Replay ``day`` through the engine (see the module docstring for the rules)."""
+    """Replay ``day`` through the engine (see the module docstring for the rules).
+
+    ``orders``, optional: our own market orders, as (rows, directions, sizes) arrays: order j
+    is sent just after message ``rows[j]`` (1-based row of the files; rows ascending), buys
+    (+1) walking the asks, sells (-1) the bids of the engine's book, taking known orders and
+    anonymous depth alike (never more than the file has shown). Later messages about liquidity
+    we took are reconciled and counted as ``adjusted``: an execution, cancellation or deletion
+    of an order we took in full is dropped, one of an order we took in part is reduced to what
+    is left, and one about anonymous depth we took at its price likewise. After our first order
+    the engine's book legitimately differs from the file's, so ``compare`` holds only before
+    it. A level we took from that leaves the file's depth and comes back is seeded again from
+    the file, which does not know our trades: messages there may then count as inconsistent.
+    """
     batch = BookBatch(1, max_levels=max_levels, max_orders=max_orders)
-    counters = np.zeros(4, dtype=np.int64)
+    counters = np.zeros(5, dtype=np.int64)
     first = np.full(FIRST_MISMATCHES, -1, dtype=np.int64)
     columns = tuple(
         np.ascontiguousarray(c, dtype=np.int64)
         for c in (day.type, day.order_id, day.size, day.price, day.direction, day.book)
     )
+    own = _own_orders(orders, len(day))
+    fills = np.zeros(max_orders + 2 * max_levels + len(own[0]), dtype=FILL_DTYPE)
+    fill_order = np.zeros(len(fills), dtype=np.int64)
+    fill_row = np.zeros(len(fills), dtype=np.int64)
     # Compiled (or loaded from the cache) on a first row alone, so that the time is the
     # replay's.
-    _replay(BookBatch(1, 8, 8).state, *(c[:0] for c in columns), compare, counters, first)
+    _replay(BookBatch(1, 8, 8).state, *(c[:0] for c in columns), compare, counters, first,
+            *(o[:0] for o in own), fills, fill_order, fill_row)  # fmt: skip
+    counters[:] = 0
     start = time.thread_time()
-    code = _replay(batch.state, *columns, compare, counters, first)
+    code, n_fills = _replay(batch.state, *columns, compare, counters, first, *own, fills,
+                            fill_order, fill_row)  # fmt: skip
     seconds = time.thread_time() - start
     if code != OK:
         batch.state.books[0, BK_STATUS] = code
@@ -130,6 +171,14 @@ def replay_lobster(
                 f"{exc}: the day holds more than the replay's book (raise replay_lobster's "
                 "max_levels or max_orders)"
             ) from None
+    own_fills = None
+    if orders is not None:
+        own_fills = np.zeros(n_fills, dtype=OWN_FILL_DTYPE)
+        own_fills["order"] = fill_order[:n_fills]
+        own_fills["row"] = fill_row[:n_fills]
+        own_fills["price"] = fills["price"][:n_fills]
+        own_fills["qty"] = fills["qty"][:n_fills]
+        own_fills["maker"] = fills["maker_id"][:n_fills]
     return ReplayReport(
         messages=max(len(day) - 1, 0),
         mismatches=int(counters[MISMATCHES]),
@@ -138,51 +187,124 @@ def replay_lobster(
         reseeded=int(counters[RESEEDED]),
         inconsistent=int(counters[INCONSISTENT]),
         seconds=seconds,
+        adjusted=int(counters[ADJUSTED]),
+        fills=own_fills,
     )
 
 
+def _own_orders(orders, n_messages: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows as 0-based message indices, directions, sizes), checked."""
+    if orders is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    rows, directions, sizes = (np.asarray(a) for a in orders)
+    if not (rows.shape == directions.shape == sizes.shape and rows.ndim == 1):
+        raise InputError("orders: rows, directions and sizes must be 1-D arrays of one length")
+    for name, a in (("rows", rows), ("directions", directions), ("sizes", sizes)):
+        if a.dtype.kind not in "iu":
+            raise InputError(f"orders: {name} must be integers, got {a.dtype}")
+    if len(rows) and (rows.min() < 1 or rows.max() > n_messages or np.any(np.diff(rows) < 0)):
+        raise InputError(f"orders: rows must be ascending message rows in [1, {n_messages}]")
+    if not np.isin(directions, (-1, 1)).all():
+        raise InputError("orders: directions must be +1 (buy) or -1 (sell)")
+    if np.any(sizes <= 0):
+        raise InputError("orders: sizes must be > 0 shares")
+    as_int = (np.ascontiguousarray(a, dtype=np.int64) for a in (rows - 1, directions, sizes))
+    return tuple(as_int)
+
+
 @njit(cache=True)
-def _replay(state, kind, order_id, size, price, direction, book, compare, counters, first):
+def _replay(state, kind, order_id, size, price, direction, book, compare, counters, first,
+            own_row, own_dir, own_size, fills, fill_order, fill_row):  # fmt: skip
     n = kind.shape[0]
     if n == 0:
-        return OK
+        return OK, 0
     code = _seed(state, book, 0)
     if code != OK:
-        return code
+        return code, 0
     scratch = np.zeros(4, dtype=FILL_DTYPE)
     n_first = 0
-    for k in range(1, n):
-        t = kind[k]
-        side = BID if direction[k] > 0 else ASK  # where the order rests
-        if t == SUBMISSION:
-            d = BUY if direction[k] > 0 else SELL
-            before = state.books[0, BK_STATUS]
-            matched = submit_limit(state, 0, d, price[k], size[k], order_id[k], scratch, 0)[1]
-            status = state.books[0, BK_STATUS]
-            if status == ERR_LEVELS_FULL or status == ERR_ORDERS_FULL:
-                return status
-            if matched or status != before:  # it crossed, or its id rests already
-                counters[INCONSISTENT] += 1
-                state.books[0, BK_STATUS] = OK
-        elif t == CANCELLATION or t == DELETION or t == EXECUTION:
-            want = size[k]
-            taken = reduce_order(state, 0, order_id[k], want)
-            if taken == 0:
-                counters[SEEDED] += 1
-                taken = _take_bulk(state, side, price[k], want)
-            elif t == DELETION:
-                taken += reduce_order(state, 0, order_id[k], 1 << 62)  # the rest goes too
-            if taken != want:
-                counters[INCONSISTENT] += 1
-        counters[RESEEDED] += _reseed(state, book, k)
-        if state.books[0, BK_STATUS] != OK:
-            return state.books[0, BK_STATUS]
-        if compare and not _matches(state, book, k):
-            counters[MISMATCHES] += 1
-            if n_first < first.shape[0]:
-                first[n_first] = k + 1
-                n_first += 1
-    return OK
+    nf = 0
+    j = 0  # the next own order
+    left = np.zeros(fills.shape[0], dtype=np.int64)  # of each own fill, not yet reconciled
+    for k in range(n):
+        if k > 0:
+            t = kind[k]
+            side = BID if direction[k] > 0 else ASK  # where the order rests
+            if t == SUBMISSION:
+                d = BUY if direction[k] > 0 else SELL
+                before = state.books[0, BK_STATUS]
+                matched = submit_limit(state, 0, d, price[k], size[k], order_id[k], scratch, 0)[1]
+                status = state.books[0, BK_STATUS]
+                if status == ERR_LEVELS_FULL or status == ERR_ORDERS_FULL:
+                    return status, nf
+                if matched or status != before:  # it crossed, or its id rests already
+                    counters[INCONSISTENT] += 1
+                    state.books[0, BK_STATUS] = OK
+            elif t == CANCELLATION or t == DELETION or t == EXECUTION:
+                want = size[k]
+                taken = reduce_order(state, 0, order_id[k], want)
+                if taken == 0 and not _ours(fills, nf, order_id[k]):
+                    counters[SEEDED] += 1
+                    taken = _take_bulk(state, side, price[k], want)
+                    if taken < want:  # anonymous depth we took at that price
+                        took = _reconcile(fills, left, nf, BULK_ID, price[k], want - taken)
+                        taken += took
+                        counters[ADJUSTED] += took > 0
+                elif t == DELETION and taken > 0:
+                    taken += reduce_order(state, 0, order_id[k], 1 << 62)  # the rest goes too
+                if taken < want and _ours(fills, nf, order_id[k]):
+                    # What we took of that order stands for what the file reports of it.
+                    taken += _reconcile(fills, left, nf, order_id[k], price[k], want - taken)
+                    counters[ADJUSTED] += 1
+                if taken != want:
+                    counters[INCONSISTENT] += 1
+            counters[RESEEDED] += _reseed(state, book, k)
+            if state.books[0, BK_STATUS] != OK:
+                return state.books[0, BK_STATUS], nf
+            if compare and j == 0 and not _matches(state, book, k):
+                counters[MISMATCHES] += 1
+                if n_first < first.shape[0]:
+                    first[n_first] = k + 1
+                    n_first += 1
+        while j < own_row.shape[0] and own_row[j] == k:  # our orders after message k
+            start = nf
+            _, nf = submit_market(state, 0, own_dir[j], own_size[j], -1, fills, nf)
+            for f in range(start, nf):
+                fill_order[f] = j
+                fill_row[f] = k + 1
+                left[f] = fills[f].qty
+            if state.books[0, BK_STATUS] != OK:
+                return state.books[0, BK_STATUS], nf
+            j += 1
+    return OK, nf
+
+
+@njit(cache=True)
+def _ours(fills, nf, maker):
+    """Whether an own order took from the known order ``maker``."""
+    if maker < 0:
+        return False
+    for f in range(nf):
+        if fills[f].maker_id == maker:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _reconcile(fills, left, nf, maker, price, qty):
+    """Count up to ``qty`` shares of a message against what our fills took from ``maker`` (or
+    from anonymous depth at ``price`` when maker is BULK_ID); returns the shares counted."""
+    done = 0
+    for f in range(nf):
+        if done == qty:
+            break
+        if fills[f].maker_id != maker or (maker == BULK_ID and fills[f].price != price):
+            continue
+        take = min(qty - done, left[f])
+        left[f] -= take
+        done += take
+    return done
 
 
 @njit(cache=True)
@@ -332,7 +454,7 @@ def _matches(state, book, k):
     return True
 
 
-def reference_replay(day: LobsterDay, *, compare: bool = True) -> ReplayReport:
+def reference_replay(day: LobsterDay, *, compare: bool = True, orders=None) -> ReplayReport:
     """:func:`replay_lobster` in plain Python on a :class:`lobsim.ReferenceBook`, written
     apart from the kernel so that the tests and ``lobsim bench replay`` can hold one against
     the other (same rules, same report)."""
@@ -340,8 +462,10 @@ def reference_replay(day: LobsterDay, *, compare: bool = True) -> ReplayReport:
 
     book = ReferenceBook(1.0)
     n_file = day.levels
-    counts = {"seeded": 0, "reseeded": 0, "inconsistent": 0, "mismatches": 0}
+    counts = {"seeded": 0, "reseeded": 0, "inconsistent": 0, "mismatches": 0, "adjusted": 0}
     first: list[int] = []
+    own_rows, own_dirs, own_sizes = (a.tolist() for a in _own_orders(orders, len(day)))
+    mine: list[list[int]] = []  # [order, row, price, qty, maker, shares not yet reconciled]
     start = time.thread_time()
     rows = day.book.tolist()
     if len(day):
@@ -352,28 +476,57 @@ def reference_replay(day: LobsterDay, *, compare: bool = True) -> ReplayReport:
     kinds, ids, sizes, prices, dirs = (
         c.tolist() for c in (day.type, day.order_id, day.size, day.price, day.direction)
     )
-    for k in range(1, len(day)):
-        kind, side = kinds[k], BID if dirs[k] > 0 else ASK
-        if kind == SUBMISSION:
-            if len(book._limit(BUY if dirs[k] > 0 else SELL, prices[k], sizes[k], ids[k])):
-                counts["inconsistent"] += 1
-        elif kind in (CANCELLATION, DELETION, EXECUTION):
-            taken = book._reduce(ids[k], sizes[k])
-            if taken == 0:
-                counts["seeded"] += 1
-                taken = _reference_take(book, side, prices[k], sizes[k])
-            elif kind == DELETION:
-                taken += book._reduce(ids[k], 1 << 62)
-            counts["inconsistent"] += taken != sizes[k]
-        counts["reseeded"] += _reference_reseed(book, rows[k - 1], rows[k], n_file)
-        if compare and _reference_row(book, n_file) != rows[k]:
-            counts["mismatches"] += 1
-            if len(first) < FIRST_MISMATCHES:
-                first.append(k + 1)
+
+    def reconcile(maker: int, price: int, qty: int) -> int:
+        done = 0
+        for fill in mine:
+            if done < qty and fill[4] == maker and (maker != BULK_ID or fill[2] == price):
+                take = min(qty - done, fill[5])
+                fill[5] -= take
+                done += take
+        return done
+
+    j = 0
+    for k in range(len(day)):
+        if k > 0:
+            kind, side = kinds[k], BID if dirs[k] > 0 else ASK
+            if kind == SUBMISSION:
+                if len(book._limit(BUY if dirs[k] > 0 else SELL, prices[k], sizes[k], ids[k])):
+                    counts["inconsistent"] += 1
+            elif kind in (CANCELLATION, DELETION, EXECUTION):
+                want = sizes[k]
+                ours = ids[k] >= 0 and any(fill[4] == ids[k] for fill in mine)
+                taken = book._reduce(ids[k], want)
+                if taken == 0 and not ours:
+                    counts["seeded"] += 1
+                    taken = _reference_take(book, side, prices[k], want)
+                    if taken < want:
+                        took = reconcile(BULK_ID, prices[k], want - taken)
+                        taken += took
+                        counts["adjusted"] += took > 0
+                elif kind == DELETION and taken > 0:
+                    taken += book._reduce(ids[k], 1 << 62)
+                if taken < want and ours:
+                    taken += reconcile(ids[k], prices[k], want - taken)
+                    counts["adjusted"] += 1
+                counts["inconsistent"] += taken != want
+            counts["reseeded"] += _reference_reseed(book, rows[k - 1], rows[k], n_file)
+            if compare and j == 0 and _reference_row(book, n_file) != rows[k]:
+                counts["mismatches"] += 1
+                if len(first) < FIRST_MISMATCHES:
+                    first.append(k + 1)
+        while j < len(own_rows) and own_rows[j] == k:
+            for fill in book._market(own_dirs[j], own_sizes[j], -1).tolist():
+                mine.append([j, k + 1, fill[2], fill[3], fill[1], fill[3]])
+            j += 1
+    fills = None
+    if orders is not None:
+        fills = np.array([tuple(f[:5]) for f in mine], dtype=OWN_FILL_DTYPE)
     return ReplayReport(
         messages=max(len(day) - 1, 0), mismatches=counts["mismatches"],
         first_mismatches=tuple(first), seeded=counts["seeded"], reseeded=counts["reseeded"],
         inconsistent=counts["inconsistent"], seconds=time.thread_time() - start,
+        adjusted=counts["adjusted"], fills=fills,
     )  # fmt: skip
 
 
@@ -443,3 +596,26 @@ def _reference_row(book, n_file: int) -> list[int]:
         bid = bids[j] if j < len(bids) else (EMPTY_BID, 0)
         row += [ask[0], ask[1], bid[0], bid[1]]
     return row
+
+
+def own_order_costs(day: LobsterDay, orders, report: ReplayReport):
+    """Our orders' costs in a replay, one row each: shares asked and filled, average price
+    and the mid of the file's book just before the order (arrival), in dollars, and the cost
+    against that mid, direction x sum of q (P - mid), in dollars and in bps of the filled
+    shares' arrival value."""
+    import pandas as pd
+
+    rows, directions, sizes = (np.asarray(a, dtype=np.int64) for a in orders)
+    fills = report.fills
+    filled = np.bincount(fills["order"], fills["qty"], minlength=len(rows)).astype(np.int64)
+    paid = np.bincount(fills["order"], fills["qty"] * fills["price"], minlength=len(rows))
+    before = day.book[rows - 1]
+    mid = (before[:, 0] + before[:, 2]) / 2 / PRICE_SCALE  # best ask and bid of that row
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(filled > 0, paid / np.maximum(filled, 1) / PRICE_SCALE, np.nan)
+        cost = directions * (paid / PRICE_SCALE - filled * mid)
+        bps = np.where(filled > 0, 1e4 * cost / (filled * mid), np.nan)
+    return pd.DataFrame(
+        {"row": rows, "direction": directions, "shares": sizes, "filled": filled,
+         "avg_price": average, "arrival_mid": mid, "cost": cost, "cost_bps": bps}
+    )  # fmt: skip

@@ -149,3 +149,76 @@ def test_a_day_larger_than_the_replays_book_is_refused_naming_the_limit(levels, 
     lobster = synthesize_lobster(400, levels=10, seed=3)
     with pytest.raises(InputError, match=limit):
         replay_lobster(lobster, max_levels=levels, max_orders=orders)
+
+
+def same_with_fills(a, b):
+    strip = {"seconds": 0.0, "fills": None}
+    if dataclasses.replace(a, **strip) != dataclasses.replace(b, **strip):
+        return False
+    return (a.fills is None) == (b.fills is None) and (
+        a.fills is None or np.array_equal(a.fills, b.fills)
+    )
+
+
+OURS = [
+    (1, 1, 100, A, -1, A, 300, B, 200),  # 200 rested before the file, and order 1
+    (1, 2, 100, A, -1, A, 400, B, 200),  # order 2 behind; then we buy 350: 300 + 50 of 2
+    (4, 5, 200, A, -1, A, 200, B, 200),  # an order we cannot name, inside the depth we took
+    (3, 1, 100, A, -1, A, 100, B, 200),  # order 1, also inside it
+    (4, 2, 100, A, -1, A + 100, 500, B, 200),  # order 2: we took 50 of its 100
+]
+
+
+def test_messages_about_liquidity_we_took_are_reduced_to_what_is_left():
+    report = replay_lobster(day(OURS), orders=([2], [1], [350]))
+
+    assert report.fills.tolist() == [(0, 2, A, 300, -1), (0, 2, A, 50, 2)]
+    assert report.adjusted == 3 and report.inconsistent == 0
+    assert report.mismatches == 0  # compared only before our first order
+    assert same_with_fills(report, reference_replay(day(OURS), orders=([2], [1], [350])))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31), st.sampled_from([1, 5, 10]))
+def test_own_orders_take_and_reconcile_alike_in_both_replays(seed, levels):
+    lobster = synthesize_lobster(1500, levels=levels, seed=seed)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(np.arange(1, 1501), 5, replace=False))
+    orders = (rows, rng.choice([-1, 1], 5), rng.integers(100, 3000, 5))
+
+    engine = replay_lobster(lobster, orders=orders)
+
+    assert same_with_fills(engine, reference_replay(lobster, orders=orders))
+    assert engine.adjusted > 0 and len(engine.fills) > 0
+    filled = np.bincount(engine.fills["order"], engine.fills["qty"], minlength=5)
+    assert (filled <= orders[2]).all()
+
+
+@pytest.mark.parametrize(
+    ("orders", "message"),
+    [
+        (([0], [1], [10]), "rows must be ascending message rows in"),
+        (([3, 2], [1, 1], [10, 10]), "ascending"),
+        (([2], [2], [10]), "directions must be"),
+        (([2], [1], [0]), "sizes must be > 0"),
+        (([2.5], [1], [10]), "rows must be integers"),
+    ],
+)
+def test_bad_own_orders_are_refused(orders, message):
+    from lobsim import InputError
+
+    with pytest.raises(InputError, match=message):
+        replay_lobster(day(OURS), orders=orders)
+
+
+def test_own_order_costs_are_taken_against_the_mid_before_each_order():
+    from lobsim.simulation.replay import own_order_costs
+
+    orders = ([2], [1], [350])
+    costs = own_order_costs(day(OURS), orders, replay_lobster(day(OURS), orders=orders))
+
+    mid = (A + B) / 2 / 10_000  # the book after message 2: the best ask A and bid B
+    assert costs.filled.tolist() == [350]
+    assert costs.arrival_mid.tolist() == [mid]
+    assert costs.cost[0] == pytest.approx(350 * (A / 10_000 - mid))
+    assert costs.cost_bps[0] == pytest.approx(1e4 * (A / 10_000 - mid) / mid)
