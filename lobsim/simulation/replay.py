@@ -11,13 +11,17 @@ documents it; after each one, its best L levels can be held against the orderboo
   any the file submitted there).
 - LOBSTER writes only the messages that touch its L levels. A level that enters the top L from
   beyond (its price worse than the worst of a full previous row) is seeded from the row where
-  it appears: the anonymous depth at that price is set so that the level holds what the row
-  says.
+  it appears: the orders the replay knew at that price are forgotten (what happened to them
+  beyond the file's depth was not written) and the anonymous depth there is set so that the
+  level holds what the row says.
 - Submissions rest without matching (a marketable order reaches LOBSTER as executions and the
   submission of what is left); hidden executions, cross trades and halts leave the book alone.
 - A message the book cannot take as written (an unknown order with no anonymous depth left at
   its price, a submission that would cross, an execution larger than the order) is applied as
   far as it can be and counted as inconsistent.
+- Our own market orders, when given, consume the book and later messages about what they took
+  are reconciled (:func:`replay_lobster`); :func:`reference_replay` is the same in plain
+  Python, for the tests and the benchmark.
 """
 
 from __future__ import annotations
