@@ -31,14 +31,18 @@ import time
 import numpy as np
 from numba import njit
 
+from lobsim.books.flow import day_sigma
 from lobsim.engine import ASK, BID, FILL_DTYPE, SELL, BookBatch, ReferenceBook
 from lobsim.engine.kernels import cancel, submit_limit
 from lobsim.engine.records import BK_LEVELS, BK_OWN, BULK_ID, LV_PRICE
 from lobsim.simulation.kernels import (
     ID_STRIDE,
     OK,
+    PASSIVE_LEVELS,
+    PASSIVE_ORDERS,
     Posts,
     minute_inputs,
+    no_posts,
     passive_books,
     passive_chunk,
 )
@@ -115,11 +119,13 @@ def _universe(run, days: int) -> tuple[float, int, int, int]:
     orders, their shares, the volume of the bars they came from)."""
     n = run.n_stocks
     batch, pb = passive_books(n, len(run.initial), run.book.background_orders)
-    sigma = np.diff(run.ep.price, axis=1).std(axis=1)  # (D, N)
+    sigma = day_sigma(run.ep.price)  # (D, N)
     slices = np.maximum(run.parent // (run.schedule.minutes // INTERVAL), 1)
     cost = np.zeros(len(run.initial))
     sequence = np.zeros(len(run.initial), dtype=np.int64)
     totals = np.zeros(3, dtype=np.int64)
+    nothing = no_posts(n, sequence)
+    each = Posts(np.arange(n + 1), slices, np.zeros(n), True, np.zeros(n, np.int64), sequence)
     seconds = 0.0
     for d in range(days):
         batch.reset()
@@ -127,7 +133,8 @@ def _universe(run, days: int) -> tuple[float, int, int, int]:
         pb = pb._replace(first=day.start)
         pb.sigma[day] = sigma[d]
         start = time.thread_time()
-        code = _drive_day(run.ep, run.sh, run.live, pb, run.mult, slices, cost, sequence, totals)
+        code = _drive_day(run.ep, run.sh, run.live, pb, run.mult, slices, cost, nothing, each,
+                          totals)  # fmt: skip
         seconds += time.thread_time() - start
         if code != OK:
             raise RuntimeError(f"the passive books refused an order (status {code})")
@@ -135,14 +142,14 @@ def _universe(run, days: int) -> tuple[float, int, int, int]:
 
 
 @njit(cache=True)
-def _drive_day(ep, sh, live, pb, mult, slices, cost, sequence, totals):
+def _drive_day(ep, sh, live, pb, mult, slices, cost, nothing, each, totals):
+    """One day: every INTERVAL minutes ``each`` book posts its slice (its previous order
+    cancelled), otherwise ``nothing``."""
     n = slices.shape[0]
     minutes = ep.price.shape[1]
     none = np.zeros(0, dtype=FILL_DTYPE)
     count = np.zeros(1, dtype=np.int64)
-    nothing = Posts(np.zeros(n + 1, np.int64), slices[:0], np.zeros(0), True,
-                    np.zeros(n, np.int64), sequence)  # fmt: skip
-    each = Posts(np.arange(n + 1), slices, np.zeros(n), True, np.zeros(n, np.int64), sequence)
+    sequence = each.sequence
     state = pb.books
     for t in range(2, minutes + 1):
         posts = nothing
@@ -171,7 +178,7 @@ def record_stream(run, sample: int) -> dict:
     runs it: passive minutes (the impacted mid in ticks, both sides' targets, the background
     orders) and, every INTERVAL minutes, a cancel and a post at the touch."""
     batch, pb = passive_books(run.n_stocks, len(run.initial), run.book.background_orders)
-    pb.sigma[: run.n_stocks] = np.diff(run.ep.price[0], axis=0).std(axis=0)
+    pb.sigma[: run.n_stocks] = day_sigma(run.ep.price[:1])[0]
     state = batch.state
     slices = np.maximum(run.parent // (run.schedule.minutes // INTERVAL), 1)
     fills = np.zeros(pb.fills.shape[0], dtype=FILL_DTYPE)
@@ -188,7 +195,7 @@ def record_stream(run, sample: int) -> dict:
         for b in range(sample):
             if state.books[b, BK_OWN + ASK]:
                 _, s_imp, n_bid, n_ask, n, _, _ = minute_inputs(
-                    b, t, run.mult[t - 1], run.ep, run.sh, run.live, pb, pb.n_orders
+                    b, t, run.mult[t - 1], run.ep, run.sh, run.live, pb
                 )
                 mid = s_imp / run.ep.tick[b]
                 for key, values in zip(
@@ -241,7 +248,7 @@ def _replay_engine(stream: dict, sample: int) -> tuple[float, list, int]:
     """The stream on fresh engine books, in one kernel call: (CPU seconds, own fills, shares)."""
 
     def once():
-        batch = BookBatch(sample, max_levels=1024, max_orders=4096)
+        batch = BookBatch(sample, max_levels=PASSIVE_LEVELS, max_orders=PASSIVE_ORDERS)
         fills = np.zeros(len(stream["flow_s"]) + len(stream["kind"]) + 16, FILL_DTYPE)
         start = time.thread_time()
         nf, shares = _replay(batch.state, stream, fills)

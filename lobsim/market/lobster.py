@@ -294,7 +294,7 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
     rows: list[tuple] = []
     books: list[np.ndarray] = []
     clock = 34_200.0
-    snapshot = _snapshot(book, levels)
+    snapshot = book_row(book, levels)
     specials = {n_messages // 3: (HALT, -1), n_messages // 3 + 5: (HALT, 0),
                 n_messages // 3 + 9: (HALT, 1), n_messages // 2: (CROSS, 0)}  # fmt: skip
     while len(rows) < n_messages:
@@ -313,7 +313,7 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
         kind, order_id, size, price, direction = message
         if kind == SUBMISSION:
             next_id += 1
-        after = _snapshot(book, levels)
+        after = book_row(book, levels)
         if kind != HIDDEN and np.array_equal(after, snapshot):
             continue  # beyond the file's levels: LOBSTER does not write it
         snapshot = after
@@ -382,8 +382,9 @@ def _random_message(book, rng, tick, next_id, ids):
     return EXECUTION, order_id, size, price, 1 if side == 0 else -1
 
 
-def _snapshot(book, levels: int) -> np.ndarray:
-    """The book's best ``levels`` levels in the orderbook file's layout."""
+def book_row(book, levels: int) -> np.ndarray:
+    """The best ``levels`` levels of a :class:`lobsim.ReferenceBook` in the orderbook file's
+    layout (a row LOBSTER would write for it)."""
     row = np.zeros(4 * levels, dtype=np.int64)
     row[0::4], row[2::4] = EMPTY_ASK, EMPTY_BID
     asks, bids = book._levels[1], book._levels[0]

@@ -338,9 +338,9 @@ def passive_chunk(lo, hi, minute, mult, ep, sh, live, pb, posts, cost, log_out, 
 
 
 @njit(cache=True, inline="always")
-def minute_inputs(e, minute, mult, ep, sh, live, pb, n_orders):
-    """What the passive minute of episode e runs on: its background orders (``n_orders``
-    expected, 0 for none) in ``pb.directions``, ``pb.sizes`` and ``pb.arrivals``, and both
+def minute_inputs(e, minute, mult, ep, sh, live, pb):
+    """What the passive minute of episode e runs on: its background orders (``pb.n_orders``
+    expected) in ``pb.directions``, ``pb.sizes`` and ``pb.arrivals``, and both
     sides' target depth in ``pb.bid_prices``, ``pb.bid_qtys``, ``pb.ask_prices`` and
     ``pb.ask_qtys``. Returns (mid, impacted mid, bid levels, ask levels, background orders,
     the shape's alpha and depth scale this minute).
@@ -358,12 +358,10 @@ def minute_inputs(e, minute, mult, ep, sh, live, pb, n_orders):
     a = sh.alpha
     if sh.alpha_noise > 0.0:  # the same draw as the aggressive book of this minute
         a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
-    n = 0
-    if n_orders > 0:
-        n = background_flow(
-            volume, change, pb.sigma[e], n_orders, ep.keys[e], minute, pb.directions,
-            pb.sizes, pb.arrivals,
-        )  # fmt: skip
+    n = background_flow(
+        volume, change, pb.sigma[e], pb.n_orders, ep.keys[e], minute, pb.directions,
+        pb.sizes, pb.arrivals,
+    )  # fmt: skip
     largest = 0
     for j in range(n):
         largest = max(largest, pb.sizes[j])
@@ -412,9 +410,7 @@ def _passive_episode(e, minute, mult, ep, sh, live, pb, posts, cost, log_out, lo
     direction = sh.direction
     acc = live.acc
     b = e - pb.first
-    s, s_imp, n_bid, n_ask, n, a, depth = minute_inputs(
-        e, minute, mult, ep, sh, live, pb, pb.n_orders
-    )
+    s, s_imp, n_bid, n_ask, n, a, depth = minute_inputs(e, minute, mult, ep, sh, live, pb)
     tick = ep.tick[e]
     mid = s_imp / tick
     nf = move_mid(pb.books, b, mid, pb.bid_prices, pb.bid_qtys, n_bid, pb.ask_prices,

@@ -34,6 +34,7 @@ from numba import njit
 
 from lobsim.engine import ASK, BID, BUY, FILL_DTYPE, OK, SELL, BookBatch, CapacityError
 from lobsim.engine._ops import (
+    better,
     bulk_at,
     close_level,
     find_level,
@@ -70,6 +71,7 @@ from lobsim.market.lobster import (
     PRICE_SCALE,
     SUBMISSION,
     LobsterDay,
+    book_row,
 )
 
 # Counters the kernel fills, by index.
@@ -248,7 +250,8 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
             elif t == CANCELLATION or t == DELETION or t == EXECUTION:
                 want = size[k]
                 taken = reduce_order(state, 0, order_id[k], want)
-                if taken == 0 and not _ours(fills, nf, order_id[k]):
+                ours = taken < want and _ours(fills, nf, order_id[k])
+                if taken == 0 and not ours:
                     counters[SEEDED] += 1
                     taken = _take_bulk(state, side, price[k], want)
                     if taken < want:  # anonymous depth we took at that price
@@ -257,7 +260,7 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
                         counters[ADJUSTED] += took > 0
                 elif t == DELETION and taken > 0:
                     taken += reduce_order(state, 0, order_id[k], 1 << 62)  # the rest goes too
-                if taken < want and _ours(fills, nf, order_id[k]):
+                if ours:
                     # What we took of that order stands for what the file reports of it.
                     taken += _reconcile(fills, left, nf, order_id[k], price[k], want - taken)
                     counters[ADJUSTED] += 1
@@ -379,20 +382,21 @@ def _reseed(state, book, k):
         for j in range(n_file):  # levels the row shows beyond the old depth
             p = book[k, 4 * j + offset]
             q = book[k, 4 * j + offset + 1]
-            if q > 0 and (p > worst if side == ASK else p < worst):
+            if q > 0 and better(side, worst, p):
                 count += _set_level(state, side, p, q)
         i = state.books[0, BK_LEVELS + side] - 1
         while i >= 0:  # the engine's levels there that the row does not show
             p = levels[0, side, i, LV_PRICE]
             i -= 1
-            if not (p > worst if side == ASK else p < worst):
+            if not better(side, worst, p):
                 continue
-            if full and (p > bottom if side == ASK else p < bottom):
+            if full and better(side, bottom, p):
                 break
             shown = False
             for j in range(n_file):
                 if book[k, 4 * j + offset] == p and book[k, 4 * j + offset + 1] > 0:
                     shown = True
+                    break
             if not shown:
                 count += _set_level(state, side, p, 0)
                 i = min(i, state.books[0, BK_LEVELS + side] - 1)
@@ -499,8 +503,8 @@ def reference_replay(day: LobsterDay, *, compare: bool = True, orders=None) -> R
                     counts["inconsistent"] += 1
             elif kind in (CANCELLATION, DELETION, EXECUTION):
                 want = sizes[k]
-                ours = ids[k] >= 0 and any(fill[4] == ids[k] for fill in mine)
                 taken = book._reduce(ids[k], want)
+                ours = taken < want and ids[k] >= 0 and any(f[4] == ids[k] for f in mine)
                 if taken == 0 and not ours:
                     counts["seeded"] += 1
                     taken = _reference_take(book, side, prices[k], want)
@@ -510,12 +514,12 @@ def reference_replay(day: LobsterDay, *, compare: bool = True, orders=None) -> R
                         counts["adjusted"] += took > 0
                 elif kind == DELETION and taken > 0:
                     taken += book._reduce(ids[k], 1 << 62)
-                if taken < want and ours:
+                if ours:
                     taken += reconcile(ids[k], prices[k], want - taken)
                     counts["adjusted"] += 1
                 counts["inconsistent"] += taken != want
             counts["reseeded"] += _reference_reseed(book, rows[k - 1], rows[k], n_file)
-            if compare and j == 0 and _reference_row(book, n_file) != rows[k]:
+            if compare and j == 0 and book_row(book, n_file).tolist() != rows[k]:
                 counts["mismatches"] += 1
                 if len(first) < FIRST_MISMATCHES:
                     first.append(k + 1)
@@ -586,20 +590,6 @@ def _reference_set_level(book, side: int, price: int, qty: int) -> bool:
         return True
     _reference_take(book, side, price, have - qty)
     return True
-
-
-def _reference_row(book, n_file: int) -> list[int]:
-    row = []
-    asks = [
-        (p, sum(o.qty for o in book._levels[ASK][p])) for p in book._levels[ASK].keys()[:n_file]
-    ]
-    bids = [(p, sum(o.qty for o in book._levels[BID][p]))
-            for p in book._levels[BID].keys()[-n_file:][::-1]]  # fmt: skip
-    for j in range(n_file):
-        ask = asks[j] if j < len(asks) else (EMPTY_ASK, 0)
-        bid = bids[j] if j < len(bids) else (EMPTY_BID, 0)
-        row += [ask[0], ask[1], bid[0], bid[1]]
-    return row
 
 
 def own_order_costs(day: LobsterDay, orders, report: ReplayReport):
