@@ -91,13 +91,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "lobster",
         help="write a synthetic LOBSTER day (a message and an orderbook file)",
         description="Write a LOBSTER message file and orderbook file built from a random order "
-        "flow on lobsim's reference book, named as LOBSTER names them, into DIR.",
+        "flow on lobsim's reference book, named as LOBSTER names them, into DIR. With "
+        "--stocks or --days, or --session, write a market of whole regular-session days "
+        "(09:30-16:00, a U-shaped message rate and a moving price) that a scenario with "
+        '[market] source = "lobster" can replay.',
     )
     lobster.add_argument("--out", required=True, help="directory to write the two files into")
     lobster.add_argument("--messages", type=int, default=20_000, help="messages (20000)")
     lobster.add_argument("--levels", type=int, default=10, help="orderbook levels (10)")
     lobster.add_argument("--seed", type=int, default=0, help="random seed (0)")
     lobster.add_argument("--ticker", default="SYN", help="ticker in the file names (SYN)")
+    lobster.add_argument("--stocks", type=int, default=None, help="stocks of a market (1)")
+    lobster.add_argument("--days", type=int, default=None, help="days of a market (1)")
+    lobster.add_argument(
+        "--session", action="store_true", help="whole-session days, as --stocks/--days write"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -133,6 +141,8 @@ def _lobster(args: argparse.Namespace) -> int:
 
     if args.messages < 2 or args.levels < 1:
         raise InputError("--messages must be >= 2 and --levels >= 1")
+    if args.session or args.stocks is not None or args.days is not None:
+        return _lobster_market(args)
     os.makedirs(args.out, exist_ok=True)
     day = synthesize_lobster(args.messages, levels=args.levels, seed=args.seed)
     stem = f"{args.ticker}_2024-01-02_34200000_57600000"
@@ -140,6 +150,26 @@ def _lobster(args: argparse.Namespace) -> int:
     orderbook = os.path.join(args.out, f"{stem}_orderbook_{args.levels}.csv")
     write_lobster(day, message, orderbook)
     print(f"wrote {message} and {orderbook}: {len(day):,} messages, {args.levels} levels")
+    return 0
+
+
+def _lobster_market(args: argparse.Namespace) -> int:
+    from lobsim.market.lobster_market import write_synthetic_market
+
+    stocks = 1 if args.stocks is None else args.stocks
+    days = 1 if args.days is None else args.days
+    if stocks < 1 or days < 1:
+        raise InputError("--stocks and --days must be >= 1")
+    started = time.perf_counter()
+    pairs = write_synthetic_market(
+        args.out, stocks=stocks, days=days, messages=args.messages, levels=args.levels,
+        seed=args.seed, ticker=args.ticker,
+    )  # fmt: skip
+    print(
+        f"wrote {len(pairs)} LOBSTER pairs into {args.out}: {stocks} stocks x {days} days "
+        f"({pairs[0].date}..{pairs[-1].date}), {args.messages:,} messages a day, "
+        f"{args.levels} levels, seed {args.seed} ({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

@@ -81,6 +81,15 @@ def _check_as_a_run(scenario) -> list[str]:
     """What ``lobsim run`` checks before it starts; lines saying what the market file held."""
     plan = build_plan(scenario, ".")  # writes nothing
     lines = [f"checked as a run: {len(plan.tasks)} tasks (variant x fold)"]
+    if scenario.market.source == "lobster":
+        market = plan.tasks[0].market
+        pair = market.pairs[0][0]
+        lines.append(
+            f"LOBSTER files {scenario.market.path}: {market.panel.n_stocks} stocks "
+            f"({', '.join(market.panel.tickers)}), {pair.levels} levels, {pair.minutes} minutes "
+            "a day; test days are replayed message by message"
+        )
+        return lines
     if scenario.market.source != "file":
         return lines
     panel = plan.tasks[0].market

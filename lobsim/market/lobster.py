@@ -265,7 +265,9 @@ def _check_pairs(day: LobsterDay) -> None:
     )  # fmt: skip
 
 
-def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> LobsterDay:
+def synthesize_lobster(
+    n_messages: int, *, levels: int = 10, seed: int = 0, session: tuple[float, float] | None = None
+) -> LobsterDay:
     """A LOBSTER day written from a random order flow on lobsim's pure-Python reference book,
     so that the engine replaying it is held against an implementation of its own.
 
@@ -276,6 +278,13 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
     ``levels`` levels (hidden executions, cross trades and halts always are), with the book
     after it. The orders resting when the file starts (about 40 levels a side) are never
     submitted in it. Prices are around $100 on a $0.01 grid (LOBSTER units: 1,000,000 and 100).
+
+    Messages come about every 0.01 s from 09:30. With ``session`` = (open, close) in seconds
+    after midnight, a day of the whole session: messages spread over it with a U-shaped
+    intensity (the rate at the open and the close three times the midday rate, as intraday
+    activity is), and a price that moves: submissions are priced around a fair value that
+    walks (``FAIR_STEP`` ticks a message), and one that would cross the book arrives, as
+    LOBSTER writes a marketable order, as the execution of the best opposite order.
     """
     from lobsim.engine import ReferenceBook
 
@@ -294,6 +303,7 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
     rows: list[tuple] = []
     books: list[np.ndarray] = []
     clock = 34_200.0
+    fair = float(mid)
     snapshot = book_row(book, levels)
     specials = {n_messages // 3: (HALT, -1), n_messages // 3 + 5: (HALT, 0),
                 n_messages // 3 + 9: (HALT, 1), n_messages // 2: (CROSS, 0)}  # fmt: skip
@@ -307,7 +317,11 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
                          price, 1))  # fmt: skip
             books.append(snapshot)
             continue
-        message = _random_message(book, rng, tick, next_id, ids)
+        if session is None:
+            message = _random_message(book, rng, tick, next_id, ids)
+        else:
+            fair += float(rng.normal(0.0, FAIR_STEP)) * tick
+            message = _random_message(book, rng, tick, next_id, ids, fair)
         if message is None:
             continue
         kind, order_id, size, price, direction = message
@@ -320,6 +334,8 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
         rows.append((clock, kind, order_id, size, price, direction))
         books.append(snapshot)
     table = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    if session is not None:
+        table[:, 0] = session_clock(rng, len(table), *session)
     ints = table[:, 1:].astype(np.int64)
     return LobsterDay(
         time=np.round(table[:, 0], 9), type=ints[:, 0].copy(), order_id=ints[:, 1].copy(),
@@ -328,10 +344,26 @@ def synthesize_lobster(n_messages: int, *, levels: int = 10, seed: int = 0) -> L
     )  # fmt: skip
 
 
-def _random_message(book, rng, tick, next_id, ids):
+def session_clock(rng: np.random.Generator, n: int, open_s: float, close_s: float) -> np.ndarray:
+    """n ascending message times in (open_s, close_s], seconds after midnight, drawn with the
+    U-shaped intensity 1 + 2 (2 u - 1)**2 of the session's fraction u (nanosecond decimals)."""
+    if not close_s > open_s:
+        raise ValueError(f"session: close {close_s} must come after open {open_s}")
+    grid = np.linspace(0.0, 1.0, 4097)
+    cdf = grid + (2.0 / 3.0) * ((2.0 * grid - 1.0) ** 3 + 1.0) / 2.0
+    u = np.interp(np.sort(rng.random(n)), cdf / cdf[-1], grid)
+    times = np.round(open_s + u * (close_s - open_s), 9)
+    return np.clip(times, np.nextafter(open_s, np.inf), close_s)
+
+
+FAIR_STEP = 0.5  # ticks: the standard deviation of the fair value's step per message
+
+
+def _random_message(book, rng, tick, next_id, ids, fair=None):
     """Apply one random event to the reference book; (type, id, size, price, direction), or
     None when the event is not possible now. ``ids`` lists the ids that may rest (pruned as it
-    is sampled)."""
+    is sampled). With a ``fair`` value, submissions are priced around it instead of the
+    touch, and one that would cross executes the best opposite order instead."""
     u = rng.random()
     bids, asks = book._levels[0], book._levels[1]  # price -> queue, sorted by price
     best_bid = bids.peekitem(-1)[0] if bids else None
@@ -342,11 +374,16 @@ def _random_message(book, rng, tick, next_id, ids):
     if u < 0.45:  # submission near the touch, never crossing
         direction = 1 if rng.random() < 0.5 else -1
         own, other = (best_bid, best_ask) if direction == 1 else (best_ask, best_bid)
-        anchor = own if own is not None else (
-            other - direction * tick if other is not None else 1_000_000)  # fmt: skip
-        price = anchor - direction * (int(rng.geometric(0.3)) - 2) * tick
-        if other is not None and direction * (price - other) >= 0:
-            price = other - direction * tick
+        if fair is not None:  # around the fair value; a crossing order is marketable
+            price = round(fair / tick) * tick - direction * int(rng.geometric(0.25)) * tick
+            if other is not None and direction * (price - other) >= 0:
+                return _execute_best(book, rng, 1 if direction == 1 else 0)
+        else:
+            anchor = own if own is not None else (
+                other - direction * tick if other is not None else 1_000_000)  # fmt: skip
+            price = anchor - direction * (int(rng.geometric(0.3)) - 2) * tick
+            if other is not None and direction * (price - other) >= 0:
+                price = other - direction * tick
         if price <= 0:
             return None
         size = 100 * int(rng.integers(1, 6))
@@ -371,8 +408,13 @@ def _random_message(book, rng, tick, next_id, ids):
         size = int(rng.integers(1, qty))
         book._reduce(order_id, size)
         return CANCELLATION, order_id, size, price, direction
-    side = 0 if rng.random() < 0.5 else 1  # execution of the order at the head of a best level
-    levels = bids if side == 0 else asks
+    return _execute_best(book, rng, 0 if rng.random() < 0.5 else 1)
+
+
+def _execute_best(book, rng, side):
+    """Execute the order at the head of ``side``'s best level (0 bids, 1 asks), whole or in
+    part; the message, or None if the side is empty."""
+    levels = book._levels[side]
     if not levels:
         return None
     price, queue = levels.peekitem(-1 if side == 0 else 0)

@@ -15,6 +15,7 @@ from lobsim._memory import check_fits
 from lobsim.engine.batch import BookBatch
 from lobsim.errors import DataError, InputError, ScenarioError, StrategyError
 from lobsim.market import Fold, MarketPanel, load_bars, walk_forward_folds
+from lobsim.market.lobster_market import LobsterMarket, load_lobster_market
 from lobsim.scenario import Scenario, Variant, expand_sweep, resolve_strategies
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -37,8 +38,9 @@ class TaskSpec:
         The variant's resolved scenario (no sweep).
     fold : Fold
         Day slices into the variant's full market.
-    market : MarketPanel or None
-        A file market's days ``fold.train.start .. fold.test.stop - 1``; None for a synthetic
+    market : MarketPanel, LobsterMarket or None
+        A file market's days ``fold.train.start .. fold.test.stop - 1`` (for LOBSTER files,
+        their minute bars and the file pairs the test days replay); None for a synthetic
         market, which the task generates itself (only the days it needs).
     device : str
         ``--device``, handed to ``fit`` in ``TrainData.device``.
@@ -61,7 +63,7 @@ class TaskSpec:
     variant_label: str
     scenario: Scenario
     fold: Fold
-    market: MarketPanel | None
+    market: MarketPanel | LobsterMarket | None
     device: str
     threads: int
     progress: bool
@@ -211,10 +213,11 @@ def _variant_tasks(
     for resolved in resolve_strategies(sc).values():
         resolved.build()  # refuses what the constructor or check_options refuses, naming it
     panel = None
-    if sc.market.source == "file":
+    if sc.market.source in ("file", "lobster"):
         panel = _file_market(sc, files)
-        n_days = panel.n_days
-        n_stocks = panel.n_stocks
+        bars = panel.panel if isinstance(panel, LobsterMarket) else panel
+        n_days = bars.n_days
+        n_stocks = bars.n_stocks
     else:
         n_days = sc.market.synthetic.days
         n_stocks = sc.market.synthetic.stocks
@@ -254,9 +257,22 @@ def _variant_tasks(
     ]
 
 
-def _file_market(sc: Scenario, files: dict[tuple, MarketPanel]) -> MarketPanel:
-    """The scenario's bar file as a panel, read once per (path, tickers) for all variants."""
-    key = (str(sc.market.path), sc.market.tickers)
+def _file_market(
+    sc: Scenario, files: dict[tuple, MarketPanel | LobsterMarket]
+) -> MarketPanel | LobsterMarket:
+    """The scenario's bar file as a panel (its LOBSTER files as a LobsterMarket), read once
+    per (source, path, tickers) for all variants."""
+    key = (sc.market.source, str(sc.market.path), sc.market.tickers)
+    if sc.market.source == "lobster":
+        if key not in files:
+            files[key] = load_lobster_market(sc.market.path, tickers=sc.market.tickers)
+        market = files[key]
+        if market.panel.n_minutes != sc.schedule.minutes:
+            raise ScenarioError(
+                f"schedule.minutes = {sc.schedule.minutes} but the LOBSTER files of "
+                f"{sc.market.path} cover {market.panel.n_minutes} minutes a day"
+            )
+        return market
     if key not in files:
         panel = load_bars(sc.market.path, **sc.market.load.kwargs())
         if sc.market.tickers is not None:

@@ -40,11 +40,13 @@ import pyarrow.parquet as pq
 from lobsim.engine.records import MAX_QTY
 from lobsim.errors import DataError, InputError, LobsimError, StrategyError
 from lobsim.market import MarketPanel, synthesize_market
+from lobsim.market.lobster_market import LobsterMarket
 from lobsim.run.outdir import replace_dir, still_held
 from lobsim.run.plan import TaskSpec, with_context
 from lobsim.sandbox import GlobalRandomGuard, call_fit, sandboxed_train
 from lobsim.scenario import ResolvedStrategy, Scenario, resolve_strategies
 from lobsim.simulation import simulate
+from lobsim.simulation.replay_trade import simulate_replay
 from lobsim.strategy import BUY, SELL, TrainData
 
 TASK_FILE = "task.json"
@@ -92,7 +94,7 @@ def parent_orders(
     return shares.astype(np.int64)
 
 
-def fold_market(spec: TaskSpec) -> MarketPanel:
+def fold_market(spec: TaskSpec) -> MarketPanel | LobsterMarket:
     """The days of the task's fold (train then test) of the variant's market."""
     if spec.market is not None:
         return spec.market
@@ -164,6 +166,9 @@ def _compute(
     sc = spec.scenario
     schedule = sc.schedule
     panel = fold_market(spec)
+    replayed = panel if isinstance(panel, LobsterMarket) else None
+    if replayed is not None:
+        panel = replayed.panel
     n_train = spec.fold.n_train
     train = panel.days(0, n_train)
     test = panel.days(n_train, n_train + spec.fold.n_test)
@@ -199,18 +204,29 @@ def _compute(
             with GlobalRandomGuard(f"strategy {label!r} in fit(train)"):
                 call_fit(strategy, data, label)
             t1 = time.perf_counter()
-            result = simulate(
-                test,
-                strategy,
-                book=book,
-                parent=parent,
-                side=side,
-                schedule=schedule,
-                adv=train.adv,
-                permanent_impact=sc.impact.permanent,
-                seed=noise,
-                name=label,
-            )
+            if replayed is not None:
+                result = simulate_replay(
+                    replayed.days(n_train, n_train + spec.fold.n_test),
+                    strategy,
+                    parent=parent,
+                    side=side,
+                    schedule=schedule,
+                    adv=train.adv,
+                    name=label,
+                )
+            else:
+                result = simulate(
+                    test,
+                    strategy,
+                    book=book,
+                    parent=parent,
+                    side=side,
+                    schedule=schedule,
+                    adv=train.adv,
+                    permanent_impact=sc.impact.permanent,
+                    seed=noise,
+                    name=label,
+                )
         except StrategyError:
             raise  # it names the strategy already
         except InputError as exc:

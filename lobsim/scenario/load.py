@@ -241,9 +241,15 @@ def _to_scenario(doc: dict[str, Any], base_dir: Path) -> Scenario:
     scenario = Scenario(**kwargs)
     path = scenario.market.path
     if path is not None and not path.exists():
+        hint = ""
+        if scenario.market.source == "lobster":
+            hint = (
+                f"; to replay a synthetic LOBSTER market there, write one first: lobsim data "
+                f"lobster --out {path} --stocks 3 --days 6 --levels 5"
+            )
         raise ScenarioError(
             f"market.path: no such file or directory: {path} (relative paths in a scenario "
-            "file are read from the file's folder)"
+            f"file are read from the file's folder){hint}"
         )
     return scenario
 

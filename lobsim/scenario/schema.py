@@ -6,8 +6,9 @@ key's path::
 
     [run]            name, seed (root of every random number of the run), max_variants,
                      description (the question the scenario asks)
-    [market]         source = "synthetic" | "file"; path (a bar file, relative to the scenario
-                     file) and tickers (a subset) for "file"; [market.synthetic] stocks, days,
+    [market]         source = "synthetic" | "file" | "lobster"; path (a bar file, or for
+                     "lobster" a LOBSTER message file or a directory of pairs, relative to the
+                     scenario file) and tickers (a subset); [market.synthetic] stocks, days,
                      seed, volume_mode, preset and [market.synthetic.params]
                      (lobsim.SynthParams) for "synthetic" (its minutes are schedule.minutes)
     [folds]          train_days, test_days, step_days, count (walk-forward, DESIGN.md section 1)
@@ -135,9 +136,11 @@ class LoadSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class MarketSpec:
-    """``[market]``: the synthetic universe or a file of minute bars (DESIGN.md section 4)."""
+    """``[market]``: the synthetic universe, a file of minute bars (DESIGN.md section 4), or
+    LOBSTER stock-days replayed message by message (a message file or a directory of pairs,
+    :mod:`lobsim.market.lobster_market`)."""
 
-    source: Literal["synthetic", "file"] = "synthetic"
+    source: Literal["synthetic", "file", "lobster"] = "synthetic"
     path: Path | None = None
     tickers: tuple[str, ...] | None = None
     synthetic: SyntheticMarketSpec | None = None
@@ -152,8 +155,12 @@ class MarketSpec:
                 object.__setattr__(self, "synthetic", SyntheticMarketSpec())
             return
         _need(self.synthetic is None, 'market.synthetic is only for market.source = "synthetic"')
-        _need(self.path is not None, 'market.path is required when market.source = "file"')
-        if self.load is None:
+        _need(
+            self.path is not None, f'market.path is required when market.source = "{self.source}"'
+        )
+        if self.source == "lobster":
+            _need(self.load is None, 'market.load is only for market.source = "file"')
+        elif self.load is None:
             object.__setattr__(self, "load", LoadSpec())
         if self.tickers is not None:
             _need(len(self.tickers) > 0, "market.tickers must name at least one ticker")
@@ -312,6 +319,12 @@ class Scenario:
                     f"report.baselines[{i}] = {name!r} is not a strategy label{hint} "
                     f"(labels: {', '.join(labels)})"
                 )
+        if self.market.source == "lobster":
+            _need(
+                self.impact.permanent == 0,
+                'impact.permanent must be 0 when market.source = "lobster": a replayed book '
+                "keeps the mark our trades leave on it, which is the permanent impact there",
+            )
         synthetic = self.market.synthetic
         if synthetic is not None:
             folds = self.folds

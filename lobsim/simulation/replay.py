@@ -159,14 +159,15 @@ def replay_lobster(
     fills = np.zeros(max_orders + 2 * max_levels + len(own[0]), dtype=FILL_DTYPE)
     fill_order = np.zeros(len(fills), dtype=np.int64)
     fill_row = np.zeros(len(fills), dtype=np.int64)
+    left = np.zeros(len(fills), dtype=np.int64)
     # Compiled (or loaded from the cache) on a first row alone, so that the time is the
     # replay's.
     _replay(BookBatch(1, 8, 8).state, *(c[:0] for c in columns), compare, counters, first,
-            *(o[:0] for o in own), fills, fill_order, fill_row)  # fmt: skip
+            *(o[:0] for o in own), fills, fill_order, fill_row, left, 0, 0, 0)  # fmt: skip
     counters[:] = 0
     start = time.thread_time()
     code, n_fills = _replay(batch.state, *columns, compare, counters, first, *own, fills,
-                            fill_order, fill_row)  # fmt: skip
+                            fill_order, fill_row, left, 0, len(day), 0)  # fmt: skip
     seconds = time.thread_time() - start
     if code != OK:
         batch.state.books[0, BK_STATUS] = code
@@ -221,19 +222,21 @@ def _own_orders(orders, n_messages: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 @njit(cache=True)
 def _replay(state, kind, order_id, size, price, direction, book, compare, counters, first,
-            own_row, own_dir, own_size, fills, fill_order, fill_row):  # fmt: skip
-    n = kind.shape[0]
-    if n == 0:
-        return OK, 0
-    code = _seed(state, book, 0)
-    if code != OK:
-        return code, 0
+            own_row, own_dir, own_size, fills, fill_order, fill_row, left, start, stop,
+            nf):  # fmt: skip
+    """Messages ``start`` .. ``stop`` - 1 (message 0 seeds the book), with our orders after
+    the rows ``own_row`` names; ``nf`` fills so far, ``left`` what of each is not yet
+    reconciled. Returns (status, fills). Called once for a whole day, or span by span."""
+    if stop <= start:
+        return OK, nf
+    if start == 0:
+        code = _seed(state, book, 0)
+        if code != OK:
+            return code, nf
     scratch = np.zeros(4, dtype=FILL_DTYPE)
-    n_first = 0
-    nf = 0
-    j = 0  # the next own order
-    left = np.zeros(fills.shape[0], dtype=np.int64)  # of each own fill, not yet reconciled
-    for k in range(n):
+    n_first = min(counters[MISMATCHES], first.shape[0])
+    j = np.searchsorted(own_row, start)  # the next own order
+    for k in range(start, stop):
         if k > 0:
             t = kind[k]
             side = BID if direction[k] > 0 else ASK  # where the order rests

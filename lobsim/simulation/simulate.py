@@ -626,18 +626,27 @@ def _fills_frame(run: _Run, episodes: slice, k: int, t: int, log: FillLog) -> pd
 
 
 def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
-    acc = run.live.acc
-    ep = run.ep
-    s0 = ep.s0
-    filled = acc[:, FILLED]
     unfilled = run.inventory[-1]
+    opportunity, penalty = _unfilled_costs(run, unfilled)
+    return episodes_frame(
+        panel, run.ep.stock, run.ep.day, name, run.side, run.initial, run.live.acc, unfilled,
+        run.ep.s0, opportunity, penalty,
+    )  # fmt: skip
+
+
+def episodes_frame(
+    panel, stock, day, name, side, initial, acc, unfilled, s0, opportunity, penalty
+) -> pd.DataFrame:
+    """The episodes table of :func:`simulate` (its columns are documented there) from the
+    per-episode records: ``acc`` (E, len(ACC_COLUMNS)) and the unfilled shares' costs."""
+    filled = acc[:, FILLED]
     frame = pd.DataFrame(
         {
-            "stock": np.asarray(panel.tickers, dtype=object)[ep.stock],
-            "day": pd.to_datetime(panel.dates[ep.day]),
+            "stock": np.asarray(panel.tickers, dtype=object)[stock],
+            "day": pd.to_datetime(panel.dates[day]),
             "strategy": name,
-            "side": "sell" if run.side == SELL else "buy",
-            "shares": run.initial,
+            "side": "sell" if side == SELL else "buy",
+            "shares": initial,
             "shares_filled": filled.astype(np.int64),
             "unfilled": unfilled,
             "posted_shares": acc[:, POSTED].astype(np.int64),
@@ -646,10 +655,9 @@ def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
             "avg_price": np.divide(
                 acc[:, NOTIONAL], filled, out=np.full(len(s0), np.nan), where=filled > 0
             ),
-            "day_volume": ep.volume.sum(axis=1)[ep.day, ep.stock],
+            "day_volume": panel.volume.sum(axis=1)[day, stock],
         }
     )
-    opportunity, penalty = _unfilled_costs(run, unfilled)
     frame["temporary_cost"] = acc[:, TEMPORARY]
     frame["permanent_cost"] = acc[:, PERMANENT]
     frame["timing_cost"] = acc[:, TIMING]
@@ -657,7 +665,7 @@ def _episodes_frame(panel, run: _Run, name: str) -> pd.DataFrame:
     frame["penalty_cost"] = penalty
     frame["shortfall"] = acc[:, SHORTFALL] + opportunity
     frame["cost"] = acc[:, TEMPORARY] + acc[:, PERMANENT] + penalty
-    notional0 = run.initial * s0
+    notional0 = initial * s0
     with np.errstate(divide="ignore", invalid="ignore"):
         for col in COST_COLUMNS:
             bps = np.where(notional0 > 0, 1e4 * frame[col].to_numpy() / notional0, 0.0)
