@@ -166,11 +166,16 @@ def _lobster_market(args: argparse.Namespace) -> int:
         seed=args.seed, ticker=args.ticker,
     )  # fmt: skip
     print(
-        f"wrote {len(pairs)} LOBSTER pairs into {args.out}: {stocks} stocks x {days} days "
+        f"wrote {_count(len(pairs), 'LOBSTER pair')} into {args.out}: "
+        f"{_count(stocks, 'stock')} x {_count(days, 'day')} "
         f"({pairs[0].date}..{pairs[-1].date}), {args.messages:,} messages a day, "
         f"{args.levels} levels, seed {args.seed} ({time.perf_counter() - started:.1f} s)"
     )
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _synth(args: argparse.Namespace) -> int:
