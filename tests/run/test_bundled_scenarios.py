@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lobsim import plugins
+from lobsim.market.lobster_market import write_synthetic_market
 from lobsim.run import build_plan
 from lobsim.scenario import expand_sweep, load_scenario
 from tests.run.conftest import REPO
@@ -23,13 +24,23 @@ EXPECTED = {
 }
 
 
+def load_bundled(path, tmp_path):
+    """The scenario; one that replays LOBSTER files gets a small market of lobsim's own
+    written where its files would be (a clean checkout has none: the user writes them)."""
+    if 'source = "lobster"' not in path.read_text(encoding="utf-8"):
+        return load_scenario(path)
+    files = tmp_path / "lobster"
+    write_synthetic_market(files, stocks=3, days=6, messages=600, levels=5)
+    return load_scenario(path, overrides=[f"market.path={files}"])
+
+
 def test_every_expected_scenario_is_bundled():
     assert EXPECTED <= {p.stem for p in SCENARIOS}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_bundled_scenario_builds_a_run(path, tmp_path):
-    plan = build_plan(load_scenario(path), tmp_path / "out")
+    plan = build_plan(load_bundled(path, tmp_path), tmp_path / "out")
     assert plan.tasks
     assert not (tmp_path / "out").exists()
 
@@ -46,8 +57,8 @@ def test_bundled_scenario_opens_with_the_question_it_asks(path):
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_bundled_scenario_is_named_after_its_file(path):
-    assert load_scenario(path).run.name == path.stem
+def test_bundled_scenario_is_named_after_its_file(path, tmp_path):
+    assert load_bundled(path, tmp_path).run.name == path.stem
 
 
 def test_quickstart_runs_every_registered_strategy():
