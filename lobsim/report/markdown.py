@@ -176,8 +176,9 @@ def _passive_section(run: RunResults, overall: pd.DataFrame, level: str) -> list
     return [
         f"{level} Limit orders",
         "",
-        "Shares posted in limit orders and filled by the background flow (or by the mid moving "
-        "through them); the rest was cancelled and crossed. Passive share: of the shares "
+        "Shares posted in limit orders and filled by the market's flow (the background flow, "
+        "or the mid moving through them; on replayed days, the files' messages); the rest was "
+        "cancelled and crossed. Passive share: of the shares "
         "traded. Adverse selection shows in the timing cost (summary.csv).",
         "",
         *_table(header, body),

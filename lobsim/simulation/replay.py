@@ -22,6 +22,26 @@ documents it; after each one, its best L levels can be held against the orderboo
 - Our own market orders, when given, consume the book and later messages about what they took
   are reconciled (:func:`replay_lobster`); :func:`reference_replay` is the same in plain
   Python, for the tests and the benchmark.
+- Our own limit orders (ids from ``OWN_BASE``, posted between spans of the replay by
+  :mod:`lobsim.simulation.replay_trade`) rest in the engine's book and queue like any order.
+  The size of every aggressor the files report is kept as written:
+
+  - an execution (visible or hidden) of q shares on our side reaches our orders that have
+    priority over the liquidity it took: those at a better price, and at its price those
+    queued ahead of the order it names (or of the anonymous depth it takes, for an order the
+    replay never saw), or, for a hidden execution, those with no displayed depth of others
+    ahead of them (hidden orders queue behind every displayed one). They fill first, at
+    their limits, up to q. The
+    named order executes only the rest, and the shares it kept leave the book with it: the
+    files know nothing of them, and keeping them would leave orders there that no later
+    message could explain (the order's owner, displaced, is taken to withdraw them);
+  - a submission on the other side priced through our orders trades with them first, at
+    their limits, and rests only what is left; later messages about its shares we took are
+    reconciled as for liquidity our market orders took;
+  - a level that enters the top L from beyond the file's depth puts the depth it shows ahead
+    of our orders there (we cannot know which came first; the cautious reading);
+  - each message so changed counts as adjusted. Cross trades (the auctions) never reach our
+    orders.
 """
 
 from __future__ import annotations
@@ -39,10 +59,13 @@ from lobsim.engine._ops import (
     close_level,
     find_level,
     ht_find,
+    ht_insert,
     ht_remove_at,
     open_level,
+    push_back,
     set_bulk,
     unlink_order,
+    write_fill,
 )
 from lobsim.engine.kernels import load_side, reduce_order, submit_limit, submit_market
 from lobsim.engine.records import (
@@ -59,7 +82,9 @@ from lobsim.engine.records import (
     NO_SLOT,
     OR_ID,
     OR_NEXT,
+    OR_PRICE,
     OR_QTY,
+    OR_SIDE,
 )
 from lobsim.errors import InputError
 from lobsim.market.lobster import (
@@ -68,6 +93,7 @@ from lobsim.market.lobster import (
     EMPTY_ASK,
     EMPTY_BID,
     EXECUTION,
+    HIDDEN,
     PRICE_SCALE,
     SUBMISSION,
     LobsterDay,
@@ -77,6 +103,8 @@ from lobsim.market.lobster import (
 # Counters the kernel fills, by index.
 SEEDED, RESEEDED, INCONSISTENT, MISMATCHES, ADJUSTED = range(5)
 FIRST_MISMATCHES = 5  # rows reported
+# Ids of our own limit orders in a replayed book: above any id LOBSTER writes.
+OWN_BASE = 1 << 56
 
 
 @dataclass(frozen=True)
@@ -159,15 +187,19 @@ def replay_lobster(
     fills = np.zeros(max_orders + 2 * max_levels + len(own[0]), dtype=FILL_DTYPE)
     fill_order = np.zeros(len(fills), dtype=np.int64)
     fill_row = np.zeros(len(fills), dtype=np.int64)
+    fill_mid = np.zeros(len(fills), dtype=np.int64)
     left = np.zeros(len(fills), dtype=np.int64)
+    no_limits = np.zeros(1, dtype=np.int64)  # no own limit orders rest
     # Compiled (or loaded from the cache) on a first row alone, so that the time is the
     # replay's.
     _replay(BookBatch(1, 8, 8).state, *(c[:0] for c in columns), compare, counters, first,
-            *(o[:0] for o in own), fills, fill_order, fill_row, left, 0, 0, 0)  # fmt: skip
+            *(o[:0] for o in own), fills, fill_order, fill_row, fill_mid, left, ASK, no_limits,
+            0, 0, 0)  # fmt: skip
     counters[:] = 0
     start = time.thread_time()
     code, n_fills = _replay(batch.state, *columns, compare, counters, first, *own, fills,
-                            fill_order, fill_row, left, 0, len(day), 0)  # fmt: skip
+                            fill_order, fill_row, fill_mid, left, ASK, no_limits, 0, len(day),
+                            0)  # fmt: skip
     seconds = time.thread_time() - start
     if code != OK:
         batch.state.books[0, BK_STATUS] = code
@@ -222,11 +254,15 @@ def _own_orders(orders, n_messages: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 @njit(cache=True)
 def _replay(state, kind, order_id, size, price, direction, book, compare, counters, first,
-            own_row, own_dir, own_size, fills, fill_order, fill_row, left, start, stop,
-            nf):  # fmt: skip
-    """Messages ``start`` .. ``stop`` - 1 (message 0 seeds the book), with our orders after
-    the rows ``own_row`` names; ``nf`` fills so far, ``left`` what of each is not yet
-    reconciled. Returns (status, fills). Called once for a whole day, or span by span."""
+            own_row, own_dir, own_size, fills, fill_order, fill_row, fill_mid, left, own_side,
+            own_live, start, stop, nf):  # fmt: skip
+    """Messages ``start`` .. ``stop`` - 1 (message 0 seeds the book), with our market orders
+    after the rows ``own_row`` names; ``nf`` fills so far, ``left`` what of each is not yet
+    reconciled. ``own_live[0]`` own limit orders rest on ``own_side``; their fills get
+    ``fill_order`` -1, ``fill_row`` the message's row and ``fill_mid`` the engine's bid + ask
+    just before it, ours left out (:func:`market_mid2`). Returns (status, fills). Called once
+    for a whole day, or span by span; ``fills`` has room for a fill per message and per own
+    order beyond ``nf``."""
     if stop <= start:
         return OK, nf
     if start == 0:
@@ -240,10 +276,24 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
         if k > 0:
             t = kind[k]
             side = BID if direction[k] > 0 else ASK  # where the order rests
+            if (t == EXECUTION or t == HIDDEN) and own_live[0] > 0 and side == own_side:
+                met, nf = _meet(state, side, price[k], order_id[k], t, size[k], k + 1, fills,
+                                fill_order, fill_row, fill_mid, left, nf, own_live)  # fmt: skip
+                counters[ADJUSTED] += met > 0
             if t == SUBMISSION:
                 d = BUY if direction[k] > 0 else SELL
+                want = size[k]
+                if own_live[0] > 0 and side != own_side:
+                    met, nf = _meet(state, own_side, price[k], order_id[k], t, want, k + 1,
+                                    fills, fill_order, fill_row, fill_mid, left, nf,
+                                    own_live)  # fmt: skip
+                    want -= met
+                    counters[ADJUSTED] += met > 0
                 before = state.books[0, BK_STATUS]
-                matched = submit_limit(state, 0, d, price[k], size[k], order_id[k], scratch, 0)[1]
+                matched = 0
+                if want > 0:
+                    matched = submit_limit(state, 0, d, price[k], want, order_id[k], scratch,
+                                           0)[1]  # fmt: skip
                 status = state.books[0, BK_STATUS]
                 if status == ERR_LEVELS_FULL or status == ERR_ORDERS_FULL:
                     return status, nf
@@ -292,11 +342,12 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
 
 @njit(cache=True)
 def _ours(fills, nf, maker):
-    """Whether an own order took from the known order ``maker``."""
+    """Whether an own order took from the known order ``maker`` (our market order from it,
+    or it, crossing, from our limit order)."""
     if maker < 0:
         return False
     for f in range(nf):
-        if fills[f].maker_id == maker:
+        if fills[f].maker_id == maker or fills[f].taker_id == maker:
             return True
     return False
 
@@ -309,12 +360,125 @@ def _reconcile(fills, left, nf, maker, price, qty):
     for f in range(nf):
         if done == qty:
             break
-        if fills[f].maker_id != maker or (maker == BULK_ID and fills[f].price != price):
+        if maker == BULK_ID:
+            if fills[f].maker_id != BULK_ID or fills[f].price != price:
+                continue
+        elif fills[f].maker_id != maker and fills[f].taker_id != maker:
             continue
         take = min(qty - done, left[f])
         left[f] -= take
         done += take
     return done
+
+
+@njit(cache=True)
+def _own_at(levels, orders, side, i):
+    """Shares of our own limit orders resting at level i of ``side``."""
+    total = 0
+    s = levels[0, side, i, LV_HEAD]
+    while s != NO_SLOT:
+        if orders[0, s, OR_ID] >= OWN_BASE:
+            total += orders[0, s, OR_QTY]
+        s = orders[0, s, OR_NEXT]
+    return total
+
+
+@njit(cache=True)
+def market_mid2(state):
+    """The engine's best bid + best ask (LOBSTER units) leaving our own limit orders out:
+    the book the rest of the market sees; -1 when a side holds nothing else."""
+    levels, orders = state.levels, state.orders
+    total = 0
+    for side in (BID, ASK):
+        i = state.books[0, BK_LEVELS + side] - 1
+        while i >= 0 and levels[0, side, i, LV_QTY] == _own_at(levels, orders, side, i):
+            i -= 1
+        if i < 0:
+            return -1
+        total += levels[0, side, i, LV_PRICE]
+    return total
+
+
+@njit(cache=True)
+def _fill_own(state, s, take, taker, row, mid, fills, fill_order, fill_row, fill_mid, left,
+              nf, owed, own_live):  # fmt: skip
+    """``take`` shares of the own order in slot s trade with ``taker``; ``owed``: whether a
+    later message about the taker is to be reconciled with them. Returns the fills."""
+    orders = state.orders
+    own_id = orders[0, s, OR_ID]
+    write_fill(fills, nf, taker, own_id, orders[0, s, OR_PRICE], take, orders[0, s, OR_SIDE])
+    fill_order[nf] = -1
+    fill_row[nf] = row
+    fill_mid[nf] = mid
+    left[nf] = take if owed else 0
+    if take == orders[0, s, OR_QTY]:
+        own_live[0] -= 1
+    reduce_order(state, 0, own_id, take)
+    return nf + 1
+
+
+@njit(cache=True)
+def _meet(state, side, limit, named, kind, qty, row, fills, fill_order, fill_row, fill_mid,
+          left, nf, own_live):  # fmt: skip
+    """Fill our orders on ``side`` that a message of ``qty`` shares at ``limit`` meets first
+    (see the module docstring): an execution (``kind`` EXECUTION or HIDDEN) of the order
+    ``named`` on our side, or the submission ``named`` (kind SUBMISSION) on the other side,
+    whose shares we then owe the later messages about it. Best price first, in queue order;
+    returns (shares, fills)."""
+    levels, orders = state.levels, state.orders
+    known = kind == EXECUTION and named >= 0 and ht_find(state.table, 0, named) >= 0
+    crossing = kind == SUBMISSION
+    mid = market_mid2(state)
+    done = 0
+    i = state.books[0, BK_LEVELS + side] - 1
+    while i >= 0 and done < qty:
+        level_price = levels[0, side, i, LV_PRICE]
+        if better(side, limit, level_price):
+            break  # a worse price than the message's: nothing beyond is met
+        at = level_price == limit and not crossing
+        s = levels[0, side, i, LV_HEAD]
+        while s != NO_SLOT and done < qty:
+            nxt = orders[0, s, OR_NEXT]
+            ident = orders[0, s, OR_ID]
+            if at:
+                if kind == HIDDEN:
+                    first = ident < OWN_BASE  # displayed depth of others, ahead of hidden
+                else:
+                    first = ident == named if known else ident == BULK_ID
+                if first:
+                    break  # what the execution took comes before the rest of the queue
+            if ident >= OWN_BASE:
+                take = min(qty - done, orders[0, s, OR_QTY])
+                nf = _fill_own(state, s, take, named if crossing else -1, row, mid, fills,
+                               fill_order, fill_row, fill_mid, left, nf, crossing,
+                               own_live)  # fmt: skip
+                done += take
+            s = nxt
+        i -= 1
+    return done, nf
+
+
+@njit(cache=True)
+def own_resting(state, side, out):
+    """Write our limit orders resting on ``side`` into ``out`` (RESTING_DTYPE, price in
+    LOBSTER units, episode left 0), best price first and in queue order; returns how many."""
+    levels, orders = state.levels, state.orders
+    count = 0
+    for i in range(state.books[0, BK_LEVELS + side] - 1, -1, -1):
+        ahead = 0
+        s = levels[0, side, i, LV_HEAD]
+        while s != NO_SLOT:
+            qty = orders[0, s, OR_QTY]
+            if orders[0, s, OR_ID] >= OWN_BASE:
+                row = out[count]
+                row.id = orders[0, s, OR_ID]
+                row.price = levels[0, side, i, LV_PRICE]
+                row.size = qty
+                row.ahead = ahead
+                count += 1
+            ahead += qty
+            s = orders[0, s, OR_NEXT]
+    return count
 
 
 @njit(cache=True)
@@ -411,20 +575,25 @@ def _set_level(state, side, price, qty):
     """Bring the level at ``price``, beyond the file's depth until now, to ``qty`` shares.
     What happened there was not written, so the orders the replay knew at that price are
     forgotten (their depth becomes anonymous; a later message about one of them takes from
-    it); then missing shares join the back, excess shares leave from the front. Returns
-    whether the level changed."""
+    it); then missing shares join the back, excess shares leave from the front. Our own
+    limit orders there stay, behind the depth the row shows (``qty`` leaves them out).
+    Returns whether the level changed."""
     levels, orders, books = state.levels, state.orders, state.books
     m = books[0, BK_LEVELS + side]
     i, found = find_level(levels, 0, side, m, price)
+    own = 0
     if found:
         s = levels[0, side, i, LV_HEAD]
         while s != NO_SLOT:
-            if orders[0, s, OR_ID] != BULK_ID:
-                ht_remove_at(state.table, 0, ht_find(state.table, 0, orders[0, s, OR_ID]))
+            ident = orders[0, s, OR_ID]
+            if ident >= OWN_BASE:
+                own += orders[0, s, OR_QTY]
+            elif ident != BULK_ID:
+                ht_remove_at(state.table, 0, ht_find(state.table, 0, ident))
                 orders[0, s, OR_ID] = BULK_ID
                 books[0, BK_OWN + side] -= 1
             s = orders[0, s, OR_NEXT]
-    have = levels[0, side, i, LV_QTY] if found else 0
+    have = levels[0, side, i, LV_QTY] - own if found else 0
     if have == qty:
         return False
     if have < qty:
@@ -438,9 +607,39 @@ def _set_level(state, side, price, qty):
         set_bulk(
             levels, orders, books, 0, side, i, bulk_at(levels, orders, 0, side, i) + qty - have
         )
+        if own:
+            _requeue_own(state, side, i)
         return True
     _take_bulk(state, side, price, have - qty)
     return True
+
+
+@njit(cache=True)
+def _requeue_own(state, side, i):
+    """Move our own orders at level i to the back of its queue, in their order."""
+    levels, orders, books = state.levels, state.orders, state.books
+    n = 0
+    s = levels[0, side, i, LV_HEAD]
+    while s != NO_SLOT:
+        n += orders[0, s, OR_ID] >= OWN_BASE
+        s = orders[0, s, OR_NEXT]
+    ids = np.empty(n, dtype=np.int64)
+    qtys = np.empty(n, dtype=np.int64)
+    n = 0
+    s = levels[0, side, i, LV_HEAD]
+    while s != NO_SLOT:
+        nxt = orders[0, s, OR_NEXT]
+        if orders[0, s, OR_ID] >= OWN_BASE:
+            ids[n] = orders[0, s, OR_ID]
+            qtys[n] = orders[0, s, OR_QTY]
+            n += 1
+            levels[0, side, i, LV_QTY] -= orders[0, s, OR_QTY]
+            ht_remove_at(state.table, 0, ht_find(state.table, 0, ids[n - 1]))
+            unlink_order(levels, orders, books, 0, side, i, s)
+        s = nxt
+    for j in range(n):
+        ht_insert(state.table, 0, ids[j], push_back(levels, orders, books, 0, side, i, ids[j],
+                                                    qtys[j]))  # fmt: skip
 
 
 @njit(cache=True)

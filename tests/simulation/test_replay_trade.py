@@ -103,15 +103,60 @@ def test_an_order_larger_than_the_book_keeps_working(market):
     assert one.episodes.equals(two.episodes)
 
 
-def test_limit_orders_are_refused_on_a_replay(market):
-    class Posts:
-        def decide(self, obs):
-            n = obs.n_episodes
-            limits = Limits(np.arange(n), np.full(n, 100), ticks=np.zeros(n))
-            return Decision(np.asarray(obs.remaining, dtype=float), limits=limits)
+class Slices:
+    """TWAP's slices posted ``ticks`` from the mid; what a slice left is cancelled and crossed
+    at the next decision (strategies.passive's PassiveSlicer, without a fit)."""
 
-    with pytest.raises(InputError, match="not replayed on LOBSTER days"):
-        simulate_replay(market, Posts(), parent=parent_of(market), schedule=SCHEDULE)
+    def __init__(self, ticks=0.0):
+        self.ticks = ticks
+        self.seen = []
+
+    def decide(self, obs):
+        n, k = obs.n_episodes, obs.schedule.n_decisions
+        self.seen.append(obs.resting.copy())
+        size = np.rint(obs.initial / k).astype(np.int64)
+        limits = Limits(np.arange(n), size, ticks=np.full(n, self.ticks))
+        targets = obs.initial * (1.0 - obs.k / k)
+        return Decision(targets, limits=limits, cancel=obs.resting["id"])
+
+
+@pytest.mark.parametrize("side", [SELL, BUY])
+def test_limit_orders_queue_fill_at_their_limits_and_are_booked_like_market_fills(market, side):
+    parent = parent_of(market)
+    result = simulate_replay(market, Slices(), parent=parent, side=side, schedule=SCHEDULE,
+                             record_fills=True)  # fmt: skip
+    e, fills = result.episodes, result.fills
+    assert (e["shares_filled"] == e["shares"]).all()  # the last decision crosses the rest
+    assert ((0 < e["passive_shares"]) & (e["passive_shares"] <= e["posted_shares"])).all()
+    passive = fills[fills["passive"]]
+    np.testing.assert_array_equal(
+        passive.groupby("episode")["qty"].sum(), e["passive_shares"].to_numpy()
+    )
+    # One price per order: its limit, never through the arrival side of the book.
+    assert (passive.groupby("order_id")["price"].nunique() == 1).all()
+    parts = e[["temporary_cost", "permanent_cost", "timing_cost", "opportunity_cost"]].sum(axis=1)
+    np.testing.assert_allclose(parts, e["shortfall"], rtol=0, atol=1e-9)
+    s0 = e["arrival_price"].to_numpy()[fills["episode"]]
+    shortfall = (-side * fills["qty"] * (s0 - fills["price"])).groupby(fills["episode"]).sum()
+    np.testing.assert_allclose(shortfall.to_numpy(), e["shortfall"], rtol=1e-12)
+    twap = simulate_replay(market, TWAP(), parent=parent, side=side, schedule=SCHEDULE)
+    # Posting at the touch earns the spread TWAP pays: cheaper on every stock-day here.
+    assert (e["temporary_cost"] < twap.episodes["temporary_cost"]).all()
+
+
+def test_the_strategy_sees_its_resting_orders_and_cancels_return_their_shares(market):
+    parent = parent_of(market)
+    far = Slices(ticks=10_000)  # $100 from the mid: never reached
+    result = simulate_replay(market, far, parent=parent, schedule=SCHEDULE, record_fills=True)
+    e = result.episodes
+    assert (e["passive_shares"] == 0).all() and (e["shares_filled"] == e["shares"]).all()
+    k = SCHEDULE.n_decisions
+    assert (e["posted_shares"] == (k - 1) * np.rint(parent / k)[[0, 1, 0, 1]]).all()
+    second = far.seen[1]  # decision 1 of the first day: decision 0's orders, one a stock
+    assert second["episode"].tolist() == [0, 1] and (second["ahead"] == 0).all()
+    assert (second["size"] == np.rint(parent / k)).all()
+    assert (second["price"] > market.panel.price[0, 0] + 90).all()
+    assert (result.fills["passive"] == False).all()  # noqa: E712
 
 
 def test_a_schedule_of_other_minutes_is_refused(market):
@@ -134,6 +179,8 @@ interval = 30
 epsilon = 0.001
 [strategies.twap]
 [strategies.vwap]
+[strategies.passive]
+schedule = "twap"
 """
 
 
@@ -144,7 +191,8 @@ def test_a_scenario_replays_its_test_days(tmp_path):
     scenario = parse_scenario(LOBSTER_SCENARIO.format(path=folder))
     run = run_scenario(scenario, tmp_path / "out")
     episodes = pd.read_parquet(run.out / "episodes.parquet")
-    assert set(episodes["strategy"]) == {"twap", "vwap"}
+    assert set(episodes["strategy"]) == {"twap", "vwap", "passive"}
+    assert (episodes.loc[episodes["strategy"] == "passive", "passive_shares"] > 0).all()
     assert (episodes["day"] == np.datetime64("2024-01-03")).all()
     assert (episodes["replay_adjusted"] > 0).all()
     assert np.isfinite(episodes["cost_bps"]).all()
