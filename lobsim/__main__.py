@@ -1,5 +1,3 @@
-import sys
+from lobsim.cli import entry
 
-from lobsim.cli import main
-
-sys.exit(main())
+entry()

@@ -99,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def entry() -> None:
+    """The ``lobsim`` command (and ``python -m lobsim``): :func:`main`, then exit with its
+    code. A Ctrl-C or SIGTERM that lands once main has returned is ignored: the work is done
+    and written, and the exit code must say how it went, not that the interpreter's shutdown
+    was interrupted."""
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)
+
+
 def _terminate_as_interrupt():
     """Handle SIGTERM as Ctrl-C (clean up, exit 130); returns the handler it replaced, or None
     outside the main thread, where Python cannot install one."""
@@ -112,4 +123,4 @@ def _terminate_as_interrupt():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
