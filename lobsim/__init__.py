@@ -4,6 +4,17 @@ The public names are re-exported here; import them from ``lobsim``, not from dee
 """
 
 from lobsim._version import __version__
+from lobsim.almgren_chriss import (
+    ac_bounded_trajectory,
+    ac_cost_variance,
+    ac_frontier,
+    ac_kappa,
+    ac_portfolio_cost_variance,
+    ac_portfolio_frontier,
+    ac_portfolio_trajectory,
+    ac_trajectory,
+    powerlaw_trajectory,
+)
 from lobsim.books import BookModel, Drought, calibrate_epsilon, cost_exponent, powerlaw_cost
 from lobsim.books.walk import book_walk_cost, walk_costs_in_minute
 from lobsim.check import CheckReport, check_strategy
@@ -75,6 +86,14 @@ __all__ = [
     "TrainData",
     "Variant",
     "__version__",
+    "ac_bounded_trajectory",
+    "ac_cost_variance",
+    "ac_frontier",
+    "ac_kappa",
+    "ac_portfolio_cost_variance",
+    "ac_portfolio_frontier",
+    "ac_portfolio_trajectory",
+    "ac_trajectory",
     "book_walk_cost",
     "calibrate_epsilon",
     "check_strategy",
@@ -87,6 +106,7 @@ __all__ = [
     "load_strategy",
     "parse_scenario",
     "powerlaw_cost",
+    "powerlaw_trajectory",
     "resolve_strategies",
     "run_scenario",
     "save_panel",

@@ -1,5 +1,4 @@
-"""The Almgren-Chriss strategies: the trajectories of :mod:`lobsim.strategies.almgren_chriss` as
-plug-ins.
+"""The Almgren-Chriss strategies: the trajectories of :mod:`lobsim.almgren_chriss` as plug-ins.
 
 Both follow a schedule fixed at ``fit``, per stock, on the decision grid: K decisions over one
 session, so the horizon is T = 1 day and tau = 1 / K; the child order of decision k takes the
@@ -18,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from lobsim import InputError, Observation, TrainData
+from lobsim.almgren_chriss import ac_trajectory, powerlaw_trajectory
 from lobsim.strategies._calibration import (
     book_alpha,
     decision_volume,
@@ -26,7 +26,6 @@ from lobsim.strategies._calibration import (
     per_stock,
     reference_price,
 )
-from lobsim.strategies.almgren_chriss import ac_trajectory, powerlaw_trajectory
 
 
 def _check_risk_aversion(owner: str, value: float) -> float:
