@@ -112,13 +112,13 @@ def _ac_args(
             f"({eta=}, {gamma=}, tau={tau!r}); use more steps or a smaller gamma"
         )
     risk = _real(fn, "risk_aversion", lam) * _real(fn, "sigma", sigma) ** 2
-    return n, _kappa_tau(risk * tau * tau / eta_tilde), eta_tilde, risk
+    # cosh(kappa tau) = 1 + kappa_tilde^2 tau^2 / 2 is sinh(kappa tau / 2) = kappa_tilde tau / 2,
+    # which keeps full precision when kappa tau is small (arccosh(1 + small) does not).
+    return n, 2.0 * math.asinh(0.5 * math.sqrt(risk / eta_tilde) * tau), eta_tilde, risk
 
 
 def _kappa_tau(pull: float) -> float:
-    """kappa tau from Lambda = kappa_tilde^2 tau^2: cosh(kappa tau) = 1 + Lambda / 2 is
-    sinh(kappa tau / 2) = sqrt(Lambda) / 2, which keeps full precision when kappa tau is
-    small (arccosh(1 + small) does not)."""
+    """kappa tau from Lambda = kappa_tilde^2 tau^2 (as in :func:`_ac_args`)."""
     return 2.0 * math.asinh(0.5 * math.sqrt(max(pull, 0.0)))
 
 
@@ -420,10 +420,9 @@ def _bounded_schedule(shares, lo, hi, trade, risk, drift, unit) -> np.ndarray:
     w = 0.0 if x_high == x_low else (shares - x_low) / (x_high - x_low)
     sales = (1.0 - w) * np.asarray(n_low) + w * np.asarray(n_high)
     sales = np.clip(sales, lo, hi)
-    holdings = np.empty(steps + 1)
-    holdings[0] = shares
-    holdings[1:] = shares - np.cumsum(sales)
-    holdings[-1] = 0.0
+    holdings = np.zeros(steps + 1)
+    holdings[:-1] = np.cumsum(sales[::-1])[::-1]  # from the end: every sale stays >= 0
+    holdings[0] = shares  # they sum to X to rounding: the first sale takes it
     return holdings
 
 
@@ -694,10 +693,13 @@ def powerlaw_trajectory(
     if alpha != 0.0 or lo.any() or np.isfinite(hi).any():
         tau = horizon / volumes.size
         marginal = eta * (1.0 + phi)
-        volume_list = volumes.tolist()
+        log_volume = np.log(volumes).tolist()
 
         def trade(y: float, k: int) -> float:
-            return volume_list[k] * (y / marginal) ** (1.0 / phi) if y > 0.0 else 0.0
+            if y <= 0.0:
+                return 0.0
+            log_n = math.log(y / marginal) / phi + log_volume[k]
+            return math.exp(log_n) if log_n < 709.0 else math.inf  # past it: more than any X
 
         unit = marginal * (shares / volumes.sum()) ** phi
         return _bounded_schedule(shares, lo, hi, trade, gamma * sigma**2 * tau, alpha * tau,

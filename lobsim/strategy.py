@@ -21,7 +21,15 @@ per episode, shape (E,), any real dtype; the simulator rounds to whole shares an
 [0, remaining]. A strategy may keep state between the calls of one batch and must reset it
 when ``obs.k == 0``: its decisions may depend on its fit and on what the observations show
 (earlier days included), nothing else; a run replays a day on a copy of the fitted strategy
-to make sure.
+to make sure. Since a batch holds every stock of the day, a strategy may decide for the
+basket as a whole (the portfolio mode of Almgren-Chriss does).
+
+Optional, after ``fit``: ``model_frontier()`` returns the basket's efficient frontier in the
+strategy's own model, a dict of equal-length lists ``risk_aversion``, ``own`` (true at the
+strategy's own), ``joint_cost``, ``joint_variance``, ``alone_cost`` and ``alone_variance``
+($ and $^2 a day: the basket solved jointly, and stock by stock), or None; a run records it
+per fold (``frontiers`` in the manifest's tasks) and the report draws it against the realised
+basket costs.
 """
 
 from __future__ import annotations

@@ -60,6 +60,37 @@ def intraday_sigma(train: TrainData) -> np.ndarray:
     return reference_price(train) * np.sqrt(realised)
 
 
+def intraday_correlation(train: TrainData) -> np.ndarray:
+    """Correlation of the stocks' one-minute log returns within the session, (N, N): the
+    realised covariance summed over each day's minutes and averaged over days, normalised by
+    the realised variances of :func:`intraday_sigma` (a stock that never moved is
+    uncorrelated with the rest)."""
+    returns = np.diff(np.log(train.panel.price), axis=1)  # (D, M - 1, N)
+    realised = np.einsum("dmi,dmj->ij", returns, returns) / returns.shape[0]
+    scale = np.sqrt(np.diag(realised))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = realised / np.outer(scale, scale)
+    corr = np.where(np.isfinite(corr), corr, 0.0)
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+def interval_volume(train: TrainData) -> np.ndarray:
+    """Expected volume of each decision's whole interval (its window of bars, the last one's
+    to the close), the training mean: (K, N)."""
+    mean = train.panel.volume.mean(axis=0)  # (M, N)
+    windows = [train.schedule.window(k) for k in range(train.schedule.n_decisions)]
+    return np.stack([mean[w.start - 1 : w.stop - 1].sum(axis=0) for w in windows])
+
+
+def session_drift(train: TrainData) -> np.ndarray:
+    """The mean change of the mid from the session's first minute to its last over the
+    training days, in $ / (share day), per stock: a drift estimate (noisy: its standard error
+    is about sigma / sqrt(days))."""
+    price = train.panel.price
+    return (price[:, -1, :] - price[:, 0, :]).mean(axis=0)
+
+
 def decision_volume(train: TrainData, weighting: str = "mean", owner: str = "") -> np.ndarray:
     """Expected volume of each decision's bar (the bar its child order trades in).
 

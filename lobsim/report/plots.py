@@ -8,6 +8,7 @@ Fig. 4 rows 2-3 (:func:`plot_savings_by_stock`), Fig. 5 (:func:`plot_cost_by_tim
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,41 @@ def plot_inventory(
         ax.set_ylabel("inventory left")
     _legend(fig, axes[0])
     fig.suptitle(_titled("Mean remaining inventory (fraction of the parent order)", context))
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def plot_basket_frontier(
+    frontier, realised: pd.DataFrame, strategies: tuple[str, ...], context: str = ""
+) -> Figure:
+    """The model's basket frontier of one fold (joint and per stock: sd against E) with the
+    strategies' realised points of that fold (sd and mean of the basket's daily shortfall).
+
+    ``frontier`` is a :class:`lobsim.report.basket.Frontier`; ``realised`` a
+    :func:`lobsim.report.basket.basket_table` of the fold.
+    """
+    t = frontier.table.sort_values("risk_aversion")
+    colors = strategy_colors(strategies)
+    fig = Figure(figsize=(7, 4.6))
+    ax = fig.add_subplot()
+    ax.plot(np.sqrt(t["joint_variance"]), t["joint_cost"], color="0.15", label="model: joint")
+    ax.plot(np.sqrt(t["alone_variance"]), t["alone_cost"], color="0.15", linestyle="--",
+            label="model: stock by stock")  # fmt: skip
+    own = frontier.at_own()
+    ax.plot([math.sqrt(own["joint_variance"])], [own["joint_cost"]], "o", color="0.15",
+            markerfacecolor="none")  # fmt: skip
+    for strategy, row in realised.iterrows():
+        if np.isfinite(row["shortfall_sd"]):
+            ax.plot(row["shortfall_sd"], row["shortfall"], "o", color=colors[strategy],
+                    label=f"{strategy} (realised)")  # fmt: skip
+    ax.xaxis.set_major_formatter(_DOLLARS)
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_xlabel("sd of the basket's daily shortfall ($)")
+    ax.set_ylabel("expected / mean shortfall ($ a day)")
+    title = f"Basket frontier, fold {frontier.fold} ({frontier.strategy}'s model)"
+    ax.set_title(_titled(title, context))
+    _legend(fig, ax)
+    ax.grid(alpha=0.3)
     fig.set_layout_engine("constrained")
     return fig
 

@@ -12,9 +12,12 @@ so ``lobsim report DIR`` re-renders them at any time):
   - ``savings_by_stock.png``: savings per stock against each baseline (Fig. 4, rows 2-3);
   - ``cost_by_time.png``: cost of the child orders by decision time (Fig. 5);
   - ``inventory.png``: remaining inventory through the day, all stocks and three stocks
-    (the largest, median and smallest daily volume; Fig. 3).
+    (the largest, median and smallest daily volume; Fig. 3);
+  - ``basket_frontier.png``, when a strategy recorded its model frontier (Almgren-Chriss in
+    portfolio mode): the basket's realised shortfall (mean, sd across days) of each strategy
+    against the model's joint and stock-by-stock frontiers (:mod:`lobsim.report.basket`).
 
-  For a sweep (several variants) the same four files are under ``plots/<variant id>/`` (for
+  For a sweep (several variants) the same files are under ``plots/<variant id>/`` (for
   sweeps of up to MAX_VARIANT_PLOTS variants), and ``plots/sweep_<key>.png`` draws the mean
   daily cost against each swept key, one line per strategy (``plots/sweep.png`` against the
   variant labels when they cannot be parsed into the keys' values).
@@ -51,6 +54,7 @@ VARIANT_PLOTS = {
     "savings_by_stock.png": "Savings per stock",
     "cost_by_time.png": "Cost by decision time",
     "inventory.png": "Inventory through the day",
+    "basket_frontier.png": "Basket: realised shortfall against the model frontier",
 }
 # Per-variant plots are drawn for sweeps of up to this many variants (a few seconds each);
 # larger sweeps get the tables and the sweep plots only.
@@ -108,6 +112,7 @@ def write_report(run_dir: str | Path) -> list[Path]:
 def _render_plots(run: RunResults, summary: pd.DataFrame, out: Path) -> dict[str, dict]:
     """Draw every plot under ``out``; returns {variant id or "": {title: relative path}}."""
     from lobsim.report import plots as draw
+    from lobsim.report.basket import basket_table, model_frontiers
     from lobsim.report.profiles import decision_profile, final_inventory
 
     out.mkdir()
@@ -136,6 +141,12 @@ def _render_plots(run: RunResults, summary: pd.DataFrame, out: Path) -> dict[str
         }
         if headline:
             figures["savings_by_stock.png"] = draw.plot_savings_by_stock(rows, headline, context)
+        frontiers = model_frontiers(run, variant.id)
+        if frontiers:  # the first fold's, with that fold's realised points
+            realised = basket_table(run, variant.id, frontiers[0].fold)
+            figures["basket_frontier.png"] = draw.plot_basket_frontier(
+                frontiers[0], realised, run.strategies, context
+            )
         index[variant.id] = {}
         for name, title in VARIANT_PLOTS.items():
             if name in figures:

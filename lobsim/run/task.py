@@ -194,7 +194,7 @@ def _compute(
     )
     book = base.book
     noise = book_seed(sc.run.seed)
-    episode_frames, decision_frames, timings = [], [], {}
+    episode_frames, decision_frames, timings, frontiers = [], [], {}, {}
     for label, resolved in strategies.items():
         t0 = time.perf_counter()
         try:
@@ -232,6 +232,10 @@ def _compute(
         except InputError as exc:
             raise with_context(exc, f"strategy {label}: ") from None
         t2 = time.perf_counter()
+        frontier = getattr(strategy, "model_frontier", None)
+        frontier = frontier() if callable(frontier) else None
+        if frontier is not None:
+            frontiers[label] = frontier
         episode_frames.append(_episodes(spec, label, result.episodes))
         decision_frames.append(_decisions(spec, label, test, parent, result))
         timings[label] = {"fit_s": round(t1 - t0, 3), "simulate_s": round(t2 - t1, 3)}
@@ -242,6 +246,8 @@ def _compute(
         "test": [str(test.dates[0]), str(test.dates[-1])],
         "strategies": timings,
     }
+    if frontiers:  # the plug-ins' own model frontiers (Strategy.model_frontier), for the report
+        info["frontiers"] = frontiers
     return episodes, decisions, info
 
 

@@ -21,6 +21,9 @@ EXPECTED = {
     "stress_permanent",
     "stress_volume_shocks",
     "thin_market",
+    "basket_joint",
+    "participation_cap",
+    "lobster_replay",
 }
 
 

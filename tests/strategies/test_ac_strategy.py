@@ -123,3 +123,72 @@ def test_a_different_number_of_decisions_is_refused(fold):
 )
 def test_short_names_are_registered(name, cls):
     assert load_strategy(name) is cls
+
+
+def test_a_participation_cap_holds_every_planned_child_order_to_its_share(fold):
+    from lobsim.strategies._calibration import interval_volume
+
+    plain = fold.fitted(AlmgrenChriss(risk_aversion=2e-6))
+    capped = fold.fitted(AlmgrenChriss(risk_aversion=2e-6, max_participation=0.08))
+    cap = 0.08 * interval_volume(fold.train).T / fold.train.parent[:, None]  # fraction, (N, K)
+    sales = -np.diff(capped.holdings_, axis=1)
+    assert (sales <= cap * (1 + 1e-9)).all() and (sales >= -1e-12).all()
+    assert (-np.diff(plain.holdings_, axis=1) > cap).any()  # it binds where AC is urgent
+    np.testing.assert_allclose(capped.holdings_[:, -1], 0.0)
+
+
+def test_a_participation_cap_no_schedule_meets_is_refused_naming_the_stock(fold):
+    with pytest.raises(InputError, match=r"for \w+ a participation cap of 0.001"):
+        fold.fitted(AlmgrenChriss(max_participation=0.001))
+
+
+@pytest.mark.parametrize("strategy", [AlmgrenChriss, PowerLawAC])
+def test_a_positive_drift_makes_a_seller_wait_and_estimate_reads_the_training_days(fold, strategy):
+    base = fold.fitted(strategy(risk_aversion=1e-7)).holdings_
+    up = fold.fitted(strategy(risk_aversion=1e-7, drift=0.5)).holdings_
+    assert (up[:, 1:-1] >= base[:, 1:-1]).all() and (up[:, 1:-1] > base[:, 1:-1]).any()
+    estimated = fold.fitted(strategy(risk_aversion=1e-7, drift="estimate"))
+    price = fold.train.panel.price
+    np.testing.assert_allclose(estimated.drift_, (price[:, -1] - price[:, 0]).mean(axis=0))
+
+
+def test_the_portfolio_mode_solves_the_basket_jointly(fold):
+    from lobsim.almgren_chriss import ac_portfolio_cost_variance
+
+    lam = 1e-6
+    joint = fold.fitted(AlmgrenChriss(risk_aversion=lam, portfolio=True))
+    alone = fold.fitted(AlmgrenChriss(risk_aversion=lam))
+    cov = joint.covariance_
+    np.testing.assert_allclose(np.diag(cov), alone.sigma_**2)
+    assert (np.abs(cov - np.diag(np.diag(cov))) > 0).any()  # the stocks move together
+    shares = fold.train.parent.astype(float)
+
+    def utility(fractions):
+        path = (fractions * shares[:, None]).T
+        e, v = ac_portfolio_cost_variance(path, 1.0, cov, joint.eta_, joint.gamma_, joint.epsilon_)
+        return e + lam * v
+
+    assert utility(joint.holdings_) < utility(alone.holdings_)
+    uncorrelated = AlmgrenChriss(risk_aversion=lam, portfolio=True)
+    uncorrelated.fit(fold.train)  # and with the correlations gone it is the per-stock answer:
+    from lobsim import ac_portfolio_trajectory
+
+    diagonal = ac_portfolio_trajectory(shares, 1.0, fold.train.schedule.n_decisions,
+                                       np.diag(np.diag(cov)), joint.eta_, joint.gamma_,
+                                       joint.epsilon_, lam)  # fmt: skip
+    np.testing.assert_allclose(diagonal.T / shares[:, None], alone.holdings_, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"drift": "guess"}, "drift must be a number, one per stock, or 'estimate'"),
+        ({"max_participation": 1.5}, r"max_participation must be a fraction in \(0, 1\]"),
+        ({"min_trade": -1}, "min_trade must be a number of shares >= 0"),
+        ({"portfolio": True, "max_participation": 0.1}, "portfolio mode solves the basket"),
+        ({"portfolio": "yes"}, "portfolio must be true or false"),
+    ],
+)
+def test_bad_extension_options_are_refused(options, message):
+    with pytest.raises(InputError, match=message):
+        AlmgrenChriss(**options).check_options()
