@@ -32,6 +32,7 @@ BUILT_INS = {
     "lstm",
     "passive",
     "passive_adaptive",
+    "policy",
 }
 
 

@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "market": "lobsim.bench.market",
     "strategies": "lobsim.bench.strategies",
     "lstm": "lobsim.bench.lstm",
+    "env": "lobsim.bench.env",
 }
 
 

@@ -66,7 +66,9 @@ def test_bundled_scenario_is_named_after_its_file(path, tmp_path):
 
 def test_quickstart_runs_every_registered_strategy():
     scenario = load_scenario(REPO / "scenarios" / "quickstart.toml")
-    assert {s.cls for s in scenario.strategies} == set(plugins.registered())
+    # The policy plug-in wraps an agent the user trains (examples/ppo_execution.py): a clean
+    # checkout has none for it to run.
+    assert {s.cls for s in scenario.strategies} == set(plugins.registered()) - {"policy"}
 
 
 def test_quickstart_is_one_small_fold():

@@ -53,7 +53,7 @@ def test_quickstart_runs_every_registered_strategy(quickstart):
     episodes = pd.read_parquet(out / "episodes.parquet")
     manifest = json.loads((out / "manifest.json").read_text())
     classes = {spec["class"] for spec in manifest["scenario"]["strategies"].values()}
-    assert classes == set(plugins.registered())
+    assert classes == set(plugins.registered()) - {"policy"}  # it needs a trained agent
     assert set(episodes["strategy"]) == set(manifest["strategies"])
 
 
