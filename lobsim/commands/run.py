@@ -103,7 +103,8 @@ def main(args: argparse.Namespace) -> int:
         lines = [
             f"{scenario.run.name}: {result.ran + result.reused} tasks ({result.reused} reused) "
             f"in {total:.1f} s; results in {result.out}/",
-            "  episodes.parquet, decisions.parquet, summary.csv, summary.md, manifest.json, "
+            "  episodes.parquet, decisions.parquet, hindsight.parquet, summary.csv, summary.md, "
+            "manifest.json, "
             f"plots/ ({len(plots)} PNG)",
             "",
             "mean daily cost per stock (temporary + permanent impact"

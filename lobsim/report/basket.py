@@ -72,3 +72,36 @@ def model_frontiers(run: RunResults, variant_id: str) -> list[Frontier]:
         for label, frontier in (task.get("frontiers") or {}).items():
             out.append(Frontier(label, int(task["fold"]), pd.DataFrame(frontier)))
     return sorted(out, key=lambda f: (f.fold, f.strategy))
+
+
+def hindsight_gap(run: RunResults, variant_id: str, baseline: str) -> pd.DataFrame | None:
+    """Per strategy (index, the run's order): its mean daily cost (all stocks), the
+    hindsight optimum's and the baseline's on the same days, and ``captured``: the share of
+    the baseline-to-hindsight gap the strategy closes, (baseline - strategy) / (baseline -
+    hindsight), in %. Only days where the yardstick is defined for every stock; None when
+    it is nowhere (or the run has none)."""
+    if run.hindsight is None:
+        return None
+    h = run.hindsight[run.hindsight["variant_id"] == variant_id]
+    per_day = h.groupby(["fold", "day"])["hindsight_cost"].agg(
+        lambda c: c.sum() if c.notna().all() else np.nan
+    )
+    per_day = per_day.dropna()
+    if per_day.empty:
+        return None
+    e = run.episodes[run.episodes["variant_id"] == variant_id]
+    daily = e.groupby(["strategy", "fold", "day"])[["cost", "passive_shares"]].sum()
+    rows = {}
+    base = daily.loc[baseline]["cost"].reindex(per_day.index)
+    for strategy in run.strategies:
+        mine = daily.loc[strategy].reindex(per_day.index)
+        gap = base.mean() - per_day.mean()
+        rows[strategy] = {
+            "cost": mine["cost"].mean(),
+            "hindsight": per_day.mean(),
+            "baseline": base.mean(),
+            "captured": 100.0 * (base.mean() - mine["cost"].mean()) / gap if gap else np.nan,
+            "limit_orders": bool((mine["passive_shares"] > 0).any()),
+            "days": len(per_day),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -20,6 +20,7 @@ from lobsim.errors import InputError
 MANIFEST = "manifest.json"
 EPISODES = "episodes.parquet"
 DECISIONS = "decisions.parquet"
+HINDSIGHT = "hindsight.parquet"  # runs before the yardstick have none
 
 # Columns the report reads; the files may hold more.
 EPISODE_COLUMNS = {
@@ -46,6 +47,13 @@ OPTIONAL_EPISODE_COLUMNS = {
     "penalty_cost": "number",
     "posted_shares": "number",
     "passive_shares": "number",
+}
+HINDSIGHT_COLUMNS = {
+    "variant_id": "label",
+    "fold": "int",
+    "stock": "label",
+    "day": "date",
+    "hindsight_cost": "number or NaN",  # NaN where the yardstick is not defined
 }
 DECISION_COLUMNS = {
     "variant_id": "label",
@@ -97,6 +105,9 @@ class RunResults:
         In the manifest's order.
     sweep_paths : tuple of str
         The swept key paths (``scenario.sweep`` of the manifest), in the file's order.
+    hindsight : pandas.DataFrame or None
+        ``hindsight.parquet``'s columns the report uses (the hindsight optimum per
+        (variant, fold, stock, day), NaN where undefined); None for a run without it.
     """
 
     path: Path
@@ -107,6 +118,7 @@ class RunResults:
     baselines: tuple[str, ...]
     variants: tuple[VariantInfo, ...]
     sweep_paths: tuple[str, ...] = ()
+    hindsight: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -151,6 +163,9 @@ def load_run(run_dir: str | Path) -> RunResults:
     _check_episodes(episodes, strategies, variants, path / EPISODES)
     _check_decisions(decisions, episodes, path / DECISIONS)
     episodes["value_traded"] = episodes["shares"] * episodes["arrival_price"]
+    hindsight = None
+    if (path / HINDSIGHT).is_file():
+        hindsight = _read_parquet(path / HINDSIGHT, HINDSIGHT_COLUMNS)
     return RunResults(
         path=path,
         manifest=manifest,
@@ -160,6 +175,7 @@ def load_run(run_dir: str | Path) -> RunResults:
         baselines=baselines,
         variants=variants,
         sweep_paths=sweep_paths,
+        hindsight=hindsight,
     )
 
 
@@ -289,7 +305,7 @@ def _coerce(values: pd.Series, kind: str, file: Path, column: str) -> pd.Series:
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         raise bad(f"expected numbers, got dtype {values.dtype}", 0)
     array = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = np.isfinite(array)
+    finite = np.isfinite(array) | (np.isnan(array) if kind == "number or NaN" else False)
     if not finite.all():
         row = int(np.flatnonzero(~finite)[0])
         raise bad(f"expected a finite number, got {array[row]}", row)

@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from lobsim.report.basket import basket_table, model_frontiers
+from lobsim.report.basket import basket_table, hindsight_gap, model_frontiers
 from lobsim.report.load import RunResults
 from lobsim.report.tables import ALL_FOLDS, UNIVERSE, comparison_pairs, savings_columns
 
@@ -116,8 +116,10 @@ def _variant_sections(
     lines += [*_table(header, body), ""]
     lines += _unfilled_section(run, overall, level)
     lines += _passive_section(run, overall, level)
+    variant_id = str(rows["variant_id"].iloc[0])
+    lines += _hindsight_section(run, variant_id, level)
     if int(first["stocks"]) > 1:
-        lines += _basket_section(run, str(rows["variant_id"].iloc[0]), level)
+        lines += _basket_section(run, variant_id, level)
     lines += _fold_sections(run, universe, pairs, level)
     stock_rows = rows[(rows["scope"] != UNIVERSE) & (rows["fold"] == ALL_FOLDS)]
     headline = [p for p in pairs if p[0] not in run.baselines] or pairs
@@ -183,6 +185,36 @@ def _passive_section(run: RunResults, overall: pd.DataFrame, level: str) -> list
         "or the mid moving through them; on replayed days, the files' messages); the rest was "
         "cancelled and crossed. Passive share: of the shares "
         "traded. Adverse selection shows in the timing cost (summary.csv).",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def _hindsight_section(run: RunResults, variant_id: str, level: str) -> list[str]:
+    """The hindsight yardstick and each strategy's share of the gap to it."""
+    baseline = "vwap" if "vwap" in run.strategies else (run.baselines or run.strategies)[0]
+    table = hindsight_gap(run, variant_id, baseline)
+    if table is None:
+        return []
+    first = table.iloc[0]
+    header = ["Strategy", "Daily cost ($)", f"Share of the {baseline}-to-hindsight gap (%)"]
+    body = [
+        [s, _money(r["cost"]),
+         _num(r["captured"], 1) + (" (limit orders: not bounded by it)" if r["limit_orders"]
+                                   else "")]
+        for s, r in table.iterrows()
+    ]  # fmt: skip
+    return [
+        f"{level} Hindsight",
+        "",
+        f"The hindsight optimum uses the future: each episode's cheapest schedule of market "
+        f"child orders given the day's true volumes and books "
+        f"(`lobsim.simulation.hindsight`). Not a strategy, it is the floor no market-order "
+        f"strategy can go below (the run checks that none did): "
+        f"${_money(first['hindsight'])} a day against {baseline}'s "
+        f"${_money(first['baseline'])}, over {int(first['days'])} test days. Each strategy's "
+        f"share of that gap: 0% is {baseline}, 100% is hindsight.",
         "",
         *_table(header, body),
         "",

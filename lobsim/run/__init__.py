@@ -13,12 +13,16 @@
   keys, ``stock``, ``decision`` (k), ``minute`` (t_k), ``inventory`` (mean over the test days
   of the parent's remaining fraction before decision k) and ``child_cost`` (mean over the
   test days of that decision's temporary cost, $).
+- ``hindsight.parquet``: one row per (variant, fold, stock, day): ``variant``,
+  ``variant_id``, ``fold``, ``stock``, ``day``, ``hindsight_cost`` ($), ``hindsight_bps``
+  and ``hindsight_shares``: the hindsight optimum (:mod:`lobsim.simulation.hindsight`), NaN
+  where it is not defined; each strategy's episodes are checked against it.
 - ``summary.csv``, ``summary.md``, ``plots/``: by :func:`lobsim.report.write_report`.
 - ``manifest.json``: scenario (resolved), scenario_hash, variants [{id, label, hash}], seed,
   baselines, strategies, versions, timings, tasks (one entry per task: its directory, status
   "ran" or "reused", dates, timings per strategy), backend, workers, device, created.
-- ``tasks/<scenario-hash[:12]>/<variant-id>/fold-<k>/``: each task's own episodes, decisions
-  and ``task.json``, renamed into place when complete; ``--resume`` skips those present.
+- ``tasks/<scenario-hash[:12]>/<variant-id>/fold-<k>/``: each task's own episodes, decisions,
+  hindsight and ``task.json``, renamed into place when complete; ``--resume`` skips those present.
 
 A market, parent orders and a calibrated book are built per task from the variant's scenario
 (see :mod:`lobsim.run.task` for seeds and threads); :mod:`lobsim.run.outdir` says what happens

@@ -22,18 +22,19 @@ import pyarrow.parquet as pq
 
 from lobsim._version import __version__
 from lobsim.run.plan import RunPlan, TaskSpec
-from lobsim.run.task import DECISIONS, EPISODES
+from lobsim.run.task import DECISIONS, EPISODES, HINDSIGHT
 
 MANIFEST_NAME = "manifest.json"
 
 
 def assemble(plan: RunPlan, staging: Path) -> int:
-    """Write ``episodes.parquet`` and ``decisions.parquet`` of all tasks into ``staging``.
+    """Write ``episodes.parquet``, ``decisions.parquet`` and ``hindsight.parquet`` of all tasks
+    into ``staging``.
 
     Returns the number of episode rows.
     """
     rows = 0
-    for name in (EPISODES, DECISIONS):
+    for name in (EPISODES, DECISIONS, HINDSIGHT):
         tables = [_read(spec, name) for spec in plan.tasks]
         table = pa.concat_tables(tables)
         pq.write_table(table, staging / name)

@@ -46,12 +46,15 @@ from lobsim.run.plan import TaskSpec, with_context
 from lobsim.sandbox import GlobalRandomGuard, call_fit, sandboxed_train
 from lobsim.scenario import ResolvedStrategy, Scenario, resolve_strategies
 from lobsim.simulation import simulate
+from lobsim.simulation.hindsight import check_above, hindsight
 from lobsim.simulation.replay_trade import simulate_replay
+from lobsim.simulation.simulate import _prepare
 from lobsim.strategy import BUY, SELL, TrainData
 
 TASK_FILE = "task.json"
 EPISODES = "episodes.parquet"
 DECISIONS = "decisions.parquet"
+HINDSIGHT = "hindsight.parquet"
 TORCH_THREADS = 1
 # Keys of the run's SeedSequence tree: strategies' fits and the book noise.
 _FIT_KEY = 0x5EED
@@ -122,6 +125,7 @@ def is_done(spec: TaskSpec) -> bool:
         and info.get("fold") == spec.fold.index
         and (spec.out / EPISODES).is_file()
         and (spec.out / DECISIONS).is_file()
+        and (spec.out / HINDSIGHT).is_file()
     )
 
 
@@ -144,7 +148,7 @@ def run_task(spec: TaskSpec) -> dict[str, Any]:
             # Import the strategies (and torch with them) before the threads are pinned.
             strategies = resolve_strategies(spec.scenario)
             with _pinned_threads(spec.threads):
-                episodes, decisions, info = _compute(spec, strategies)
+                episodes, decisions, hindsight, info = _compute(spec, strategies)
         except InputError as exc:
             raise with_context(exc, f"{spec.name}: ") from None
         info = {
@@ -156,13 +160,13 @@ def run_task(spec: TaskSpec) -> dict[str, Any]:
             "episodes": len(episodes),
             "seconds": round(time.perf_counter() - start, 3),
         }
-        _write_atomically(spec, episodes, decisions, info)
+        _write_atomically(spec, episodes, decisions, hindsight, info)
     return info
 
 
 def _compute(
     spec: TaskSpec, strategies: dict[str, ResolvedStrategy]
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     sc = spec.scenario
     schedule = sc.schedule
     panel = fold_market(spec)
@@ -194,6 +198,7 @@ def _compute(
     )
     book = base.book
     noise = book_seed(sc.run.seed)
+    bound = _hindsight_costs(spec, test, book, parent, side, train.adv, noise, replayed)
     episode_frames, decision_frames, timings, frontiers = [], [], {}, {}
     for label, resolved in strategies.items():
         t0 = time.perf_counter()
@@ -232,6 +237,7 @@ def _compute(
         except InputError as exc:
             raise with_context(exc, f"strategy {label}: ") from None
         t2 = time.perf_counter()
+        check_above(label, result.episodes, bound["hindsight_cost"].to_numpy())
         frontier = getattr(strategy, "model_frontier", None)
         frontier = frontier() if callable(frontier) else None
         if frontier is not None:
@@ -248,7 +254,30 @@ def _compute(
     }
     if frontiers:  # the plug-ins' own model frontiers (Strategy.model_frontier), for the report
         info["frontiers"] = frontiers
-    return episodes, decisions, info
+    keys = _key_columns(spec, "", len(bound))
+    del keys["strategy"]
+    hindsight = pd.concat([pd.DataFrame(keys), bound], axis=1)
+    return episodes, decisions, hindsight, info
+
+
+def _hindsight_costs(spec, test, book, parent, side, adv, noise, replayed) -> pd.DataFrame:
+    """The hindsight optimum of each test episode (:mod:`lobsim.simulation.hindsight`; NaN
+    where it is not defined: replayed LOBSTER days, permanent impact, resilience)."""
+    sc = spec.scenario
+    stock = np.tile(np.asarray(test.tickers, dtype=object), test.n_days)
+    day = np.repeat(pd.to_datetime(test.dates), test.n_stocks)
+    if replayed is not None:
+        cost = np.full(len(stock), np.nan)
+        shares = np.zeros(len(stock), dtype=np.int64)
+        value = np.full(len(stock), np.nan)
+    else:
+        run = _prepare(test, book, parent, side, sc.schedule, adv, sc.impact.permanent, noise)
+        cost, shares, _ = hindsight(run)
+        value = run.initial * run.ep.s0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bps = np.where(value > 0, 1e4 * cost / value, np.nan)
+    return pd.DataFrame({"stock": stock, "day": day, "hindsight_cost": cost,
+                         "hindsight_bps": bps, "hindsight_shares": shares})  # fmt: skip
 
 
 def _key_columns(spec: TaskSpec, label: str, n: int) -> dict[str, Any]:
@@ -295,7 +324,11 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_atomically(
-    spec: TaskSpec, episodes: pd.DataFrame, decisions: pd.DataFrame, info
+    spec: TaskSpec,
+    episodes: pd.DataFrame,
+    decisions: pd.DataFrame,
+    hindsight: pd.DataFrame,
+    info,
 ) -> None:
     """Write the task's files into a temporary folder, then rename it into place; nothing at
     all once the run that asked for the task has lost its directory (its process died)."""
@@ -307,6 +340,7 @@ def _write_atomically(
     try:
         write_table(episodes, tmp / EPISODES)
         write_table(decisions, tmp / DECISIONS)
+        write_table(hindsight, tmp / HINDSIGHT)
         (tmp / TASK_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         _check_held(spec)
         replace_dir(tmp, out)
