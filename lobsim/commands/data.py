@@ -74,6 +74,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--sort", action="store_true", help="accept unsorted timestamps")
     check.add_argument("--min-minutes", type=int, help="drop days below (90%% of the session)")
 
+    stats = actions.add_parser(
+        "stats",
+        help="print the stylised facts of a minute-bar file (or of the synthetic market)",
+        description="Print the stylised facts of FILE's minute bars (intraday profile and its "
+        "day-to-day variation, volume autocorrelation, volume-volatility link, cross-stock "
+        "correlation, closing share, return tails, and VWAP's saving against TWAP on the "
+        "power-law book), or with --synthetic of the built-in market, to hold one against the "
+        "other (lobsim.market.stats says how each is computed).",
+    )
+    stats.add_argument("file", nargs="?", help="CSV or Parquet file, or a saved panel directory")
+    stats.add_argument(
+        "--synthetic", action="store_true", help="the built-in synthetic market instead"
+    )
+    stats.add_argument("--stocks", type=int, default=20, help="with --synthetic (20)")
+    stats.add_argument("--days", type=int, default=60, help="with --synthetic (60)")
+    stats.add_argument("--seed", type=int, default=0, help="with --synthetic (0)")
+    stats.add_argument("--preset", choices=list(SYNTH_PRESETS), default="default",
+                       help="with --synthetic (default)")  # fmt: skip
+    stats.add_argument("--ticker", help="FILE is a headerless vendor file of this ticker")
     replay = actions.add_parser(
         "replay",
         help="replay a LOBSTER message file through the engine, checked against its orderbook",
@@ -109,8 +128,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    actions = {"synth": _synth, "check": _check, "replay": _replay, "lobster": _lobster}
+    actions = {
+        "synth": _synth,
+        "check": _check,
+        "stats": _stats,
+        "replay": _replay,
+        "lobster": _lobster,
+    }
     return actions[args.data_command](args)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from lobsim.market.stats import format_facts, stylised_facts
+
+    if args.synthetic == (args.file is not None):
+        raise InputError("data stats: give FILE or --synthetic (one of them)")
+    if args.synthetic:
+        from lobsim.market import synthesize_market
+
+        panel = synthesize_market(args.stocks, args.days, seed=args.seed,
+                                  params=SYNTH_PRESETS[args.preset])  # fmt: skip
+        name = f"synthetic market ({args.preset}, seed {args.seed})"
+    else:
+        panel = load_bars(args.file, ticker=args.ticker)
+        name = args.file
+    facts = stylised_facts(panel)
+    print(f"{name}: {_shape(panel)}")
+    for line in format_facts(facts):
+        print(line)
+    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
