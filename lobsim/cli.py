@@ -29,13 +29,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("lobsim.commands.validate", "check a scenario file and show it resolved"),
     "data": (
         "lobsim.commands.data",
-        "write a synthetic market, check minute bars, replay or write LOBSTER files",
+        "write a synthetic market, check minute bars and their stylised facts, replay or "
+        "write LOBSTER files",
     ),
     "strategies": ("lobsim.commands.strategies", "list the strategies, or check a plug-in"),
     "report": ("lobsim.commands.report", "re-render the tables and plots of a run directory"),
     "bench": (
         "lobsim.commands.bench",
-        "measure the speed of the engine, simulator, passive minute, replay and LSTM",
+        "measure the speed of the engine, simulator, passive minute, replay, LSTM and the "
+        "Gymnasium environment",
     ),
 }
 
