@@ -145,6 +145,95 @@ def synth_day_nb(
 
 
 @njit(cache=True, nogil=True)
+def _clock(step_sd, shock, scale, out_step, out_cum):
+    """A volume clock: the intraday variance shape ``step_sd**2`` reweighted by
+    exp(scale * shock[t]) and renormalised to sum 1 (sd weights into ``out_step``, their
+    cumulative variance into ``out_cum``, ending at exactly 1)."""
+    total = 0.0
+    for t in range(step_sd.shape[0]):
+        w = step_sd[t] * step_sd[t] * np.exp(scale * shock[t])
+        out_cum[t] = w
+        total += w
+    acc = 0.0
+    for t in range(step_sd.shape[0]):
+        w = out_cum[t] / total
+        out_step[t] = np.sqrt(w)
+        acc += w
+        out_cum[t] = acc
+    out_cum[step_sd.shape[0] - 1] = 1.0
+
+
+@njit(cache=True, nogil=True)
+def synth_day_clock_nb(
+    market_draws,
+    stock_draws,
+    log_base_volume,
+    day_shock,
+    loading,
+    phi,
+    intraday_sd,
+    noise_sd,
+    step_sd,
+    cum_calendar,
+    beta,
+    market_sd,
+    idio_sd,
+    market_target,
+    idio_target,
+    open_log_price,
+    comp_market,
+    comp_idio,
+    comp_drift,
+    clock,
+    price_out,
+    volume_out,
+):
+    """:func:`synth_day_nb` with returns on a volume clock (stochastic volume only): each
+    minute's share of the day's return variance is its calendar share times
+    exp(clock * s_t), renormalised, s_t the minute's log-volume deviation (the market's own
+    for the market factor, the stock's for its idiosyncratic part), so busy minutes move more
+    (Clark 1973; Ane and Geman 2000). The day's variance is the one drawn with the daily layer
+    (``market_sd``, ``idio_sd``, already scaled by the day's volume); each component's
+    martingale correction runs on its own clock (``comp_*``, drift on the calendar).
+    """
+    n_minutes = market_draws.shape[1]
+    n_stocks = stock_draws.shape[0]
+    market_shock = np.empty((n_minutes, 1))
+    ar1_nb(market_draws[0:1, :].T, phi, market_shock)
+    shock = np.empty(n_minutes)
+    step = np.empty(n_minutes)
+    cum_market = np.empty(n_minutes)
+    for t in range(n_minutes):
+        shock[t] = intraday_sd * market_shock[t, 0]
+    _clock(step_sd, shock, clock, step, cum_market)
+    market_path = np.empty(n_minutes)
+    _bridge(market_draws[1], step, cum_market, market_sd, market_target, market_path)
+    idio_shock = np.empty((n_minutes, 1))
+    idio_path = np.empty(n_minutes)
+    cum_idio = np.empty(n_minutes)
+    for i in range(n_stocks):
+        ar1_nb(stock_draws[i, 0:1, :].T, phi, idio_shock)
+        own = np.sqrt(1.0 - loading[i] * loading[i])
+        for t in range(n_minutes):
+            persistent = intraday_sd * (loading[i] * market_shock[t, 0] + own * idio_shock[t, 0])
+            noise = noise_sd * stock_draws[i, 1, t]
+            # The sum in synth_day_nb's order: the clock leaves the volumes' bytes alone.
+            volume_out[t, i] = np.exp(log_base_volume[t, i] + day_shock[i] + persistent + noise)
+            shock[t] = persistent + noise
+        _clock(step_sd, shock, clock, step, cum_idio)
+        _bridge(stock_draws[i, 2], step, cum_idio, idio_sd[i], idio_target[i], idio_path)
+        for t in range(n_minutes):
+            price_out[t, i] = np.exp(
+                open_log_price[i]
+                + beta[i] * market_path[t]
+                + idio_path[t]
+                + comp_market[i] * cum_market[t]
+                + comp_idio[i] * cum_idio[t]
+                + comp_drift[i] * cum_calendar[t]
+            )
+
+
+@njit(cache=True, nogil=True)
 def scatter_bars_nb(day, minute, stock, close, volume, price_out, volume_out):
     """Place bars into (D, M, N) grids; return the index of the first bar whose cell is taken.
 

@@ -42,6 +42,7 @@ from lobsim.market._kernels import (
     VOLUME_DETERMINISTIC,
     VOLUME_STOCHASTIC,
     ar1_nb,
+    synth_day_clock_nb,
     synth_day_nb,
 )
 from lobsim.market.panel import DEFAULT_TIMEZONE, MarketPanel, check_timezone
@@ -124,6 +125,21 @@ class SynthParams:
 
     Discrete trades (thin stocks):
 
+    Volume and volatility (the mixture-of-distributions link: Clark 1973, Tauchen and Pitts
+    1983, Andersen 1996; volume as the market's clock: Ane and Geman 2000):
+
+    volume_volatility : float
+        0 (the default): returns are independent of volume. kappa > 0 puts returns on a volume
+        clock: a minute's share of the day's return variance is its calendar share times
+        exp(kappa s), s the minute's log-volume deviation (market and stock components for
+        the market factor and the idiosyncratic part), and a day's intraday variance is
+        scaled by exp(kappa D - kappa^2 daily_shock_sd^2 / 2), D the day's volume shock (mean
+        one: the average variance is unchanged). Busy minutes and days move more, and minute
+        returns gain fat tails; kappa = 1 makes variance proportional to volume. Stochastic
+        volume only (``volume_mode="stochastic"``).
+
+    Discrete trades (thin stocks):
+
     trades_per_day : float
         0 (the default): minute volumes are continuous, every minute trades. Otherwise the
         expected number of trades in a stock's day: each minute's volume becomes a whole number
@@ -159,6 +175,7 @@ class SynthParams:
     minute_noise_sd: float = 0.3
     market_loading_range: tuple[float, float] = (0.55, 0.85)
     trades_per_day: float = 0.0
+    volume_volatility: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -184,6 +201,7 @@ class SynthParams:
         _require(self, "close_spike", 0 <= self.close_spike, ">= 0")
         _require(self, "close_spike", self.open_spike + self.close_spike < 0.5, "+ open < 0.5")
         _require(self, "trades_per_day", self.trades_per_day >= 0, ">= 0 (0: continuous volume)")
+        _require(self, "volume_volatility", 0 <= self.volume_volatility <= 5, "in [0, 5]")
         lo, hi = self.market_loading_range
         _require(self, "market_loading_range", 0 <= lo and hi <= 1, "within [0, 1]")
         for name in ("market_vol", "daily_shock_sd", "intraday_shock_sd", "minute_noise_sd",
@@ -358,6 +376,9 @@ def synthesize_market(
     intraday_share = 1 - params.overnight_share
     compensator = (params.drift - 0.5 * total_var) * intraday_share
     phi = 0.5 ** (1 / params.intraday_half_life)
+    market_sd = params.market_vol * math.sqrt(intraday_share)
+    idio_sd = universe.idio_vol * math.sqrt(intraday_share)
+    clocked = params.volume_volatility > 0 and mode == VOLUME_STOCHASTIC
     trade_size = None
     if params.trades_per_day > 0:
         trade_size = np.maximum(np.round(universe.adv / params.trades_per_day), 1.0)
@@ -369,29 +390,44 @@ def synthesize_market(
             rng = _generator(root, _INTRADAY, d)
             market_draws = rng.standard_normal((2, minutes))
             stock_draws = rng.standard_normal((n_stocks, 3, minutes))
-            synth_day_nb(
-                market_draws,
-                stock_draws,
-                log_base,
-                base_volume,
-                daily["day_shock"][d],
-                universe.loading,
-                phi,
-                params.intraday_shock_sd,
-                params.minute_noise_sd,
-                universe.step_sd,
-                cum_var,
-                universe.beta,
-                params.market_vol * math.sqrt(intraday_share),
-                universe.idio_vol * math.sqrt(intraday_share),
-                daily["market_intraday"][d],
-                daily["idio_intraday"][d],
-                daily["open_log_price"][d],
-                compensator,
-                mode,
-                price[d - day_range.start],
-                volume[d - day_range.start],
-            )
+            if clocked:
+                f_m, f_i = daily["market_scale"][d], daily["idio_scale"][d]
+                synth_day_clock_nb(
+                    market_draws, stock_draws, log_base, daily["day_shock"][d],
+                    universe.loading, phi, params.intraday_shock_sd, params.minute_noise_sd,
+                    universe.step_sd, cum_var, universe.beta, market_sd * f_m, idio_sd * f_i,
+                    daily["market_intraday"][d], daily["idio_intraday"][d],
+                    daily["open_log_price"][d],
+                    -0.5 * (universe.beta * market_sd * f_m) ** 2,
+                    -0.5 * (idio_sd * f_i) ** 2,
+                    np.full(n_stocks, params.drift * intraday_share),
+                    params.volume_volatility, price[d - day_range.start],
+                    volume[d - day_range.start],
+                )  # fmt: skip
+            else:
+                synth_day_nb(
+                    market_draws,
+                    stock_draws,
+                    log_base,
+                    base_volume,
+                    daily["day_shock"][d],
+                    universe.loading,
+                    phi,
+                    params.intraday_shock_sd,
+                    params.minute_noise_sd,
+                    universe.step_sd,
+                    cum_var,
+                    universe.beta,
+                    params.market_vol * math.sqrt(intraday_share),
+                    universe.idio_vol * math.sqrt(intraday_share),
+                    daily["market_intraday"][d],
+                    daily["idio_intraday"][d],
+                    daily["open_log_price"][d],
+                    compensator,
+                    mode,
+                    price[d - day_range.start],
+                    volume[d - day_range.start],
+                )
             if trade_size is not None:  # its own stream: continuous markets keep their bytes
                 day_volume = volume[d - day_range.start]
                 trades = _generator(root, _TRADES, d).poisson(day_volume / trade_size)
@@ -446,7 +482,21 @@ def _daily_layer(
     idio_in = universe.idio_vol * math.sqrt(1 - share_on) * stock[:, :, 1]
     drift = params.drift - 0.5 * ((universe.beta * params.market_vol) ** 2 + universe.idio_vol**2)
     overnight = universe.beta * market_on[:, None] + idio_on + drift * share_on
-    intraday = universe.beta * market_in[:, None] + idio_in + drift * (1 - share_on)
+    scales = {}
+    kappa = params.volume_volatility
+    if kappa > 0:  # a day's intraday variance follows its volume shock (mean one)
+        half = 0.5 * (kappa * params.daily_shock_sd) ** 2
+        market_scale = np.exp(0.5 * (kappa * params.daily_shock_sd * market_level[:, 0] - half))
+        idio_scale = np.exp(0.5 * (kappa * day_shock - half))
+        market_in = market_in * market_scale
+        idio_in = idio_in * idio_scale
+        variance = (universe.beta * params.market_vol * market_scale[:, None]) ** 2
+        variance = variance + (universe.idio_vol * idio_scale) ** 2
+        intraday = universe.beta * market_in[:, None] + idio_in
+        intraday = intraday + (params.drift - 0.5 * variance) * (1 - share_on)
+        scales = {"market_scale": market_scale, "idio_scale": idio_scale}
+    else:
+        intraday = universe.beta * market_in[:, None] + idio_in + drift * (1 - share_on)
     close = np.log(universe.price0) + np.cumsum(overnight + intraday, axis=0)
     previous_close = np.vstack([np.log(universe.price0)[None, :], close[:-1]])
     return {
@@ -454,6 +504,7 @@ def _daily_layer(
         "market_intraday": market_in,
         "idio_intraday": idio_in,
         "open_log_price": previous_close + overnight,
+        **scales,
     }
 
 

@@ -1,0 +1,55 @@
+"""The synthetic market's volume clock (SynthParams.volume_volatility): busy minutes and days
+move more, volumes stay as they were, prices stay martingales, and the default is unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lobsim import InputError, SynthParams, synthesize_market
+from lobsim.market.stats import stylised_facts
+
+
+@pytest.fixture(scope="module")
+def markets():
+    return {k: synthesize_market(20, 60, seed=4, params=SynthParams(volume_volatility=k))
+            for k in (0.0, 1.0)}  # fmt: skip
+
+
+def test_the_clock_moves_prices_only(markets):
+    plain, clocked = markets[0.0], markets[1.0]
+    np.testing.assert_array_equal(plain.volume, clocked.volume)
+    assert not np.array_equal(plain.price, clocked.price)
+    again = synthesize_market(20, 60, seed=4, params=SynthParams(volume_volatility=1.0),
+                              workers=1)  # fmt: skip
+    np.testing.assert_array_equal(again.price, clocked.price)  # threads change no byte
+
+
+def test_busy_minutes_and_days_move_more_and_tails_fatten(markets):
+    plain, clocked = (stylised_facts(markets[k]) for k in (0.0, 1.0))
+    assert abs(plain["volume_volatility_correlation"]) < 0.03
+    assert clocked["volume_volatility_correlation"] > 0.15
+    assert (
+        clocked["daily_volume_volatility_correlation"]
+        > plain["daily_volume_volatility_correlation"]
+    )
+    assert clocked["return_kurtosis"] > plain["return_kurtosis"] + 0.5
+
+
+def test_the_average_variance_and_the_martingale_are_kept(markets):
+    def intraday_variance(panel):
+        r = np.diff(np.log(panel.price), axis=1)
+        return (r**2).sum(axis=1).mean()
+
+    ratio = intraday_variance(markets[1.0]) / intraday_variance(markets[0.0])
+    assert 0.8 < ratio < 1.25
+    # E[S_t / S_open] = 1 at every minute: the clocked path is Brownian on its own clock.
+    panel = synthesize_market(10, 400, seed=9, params=SynthParams(volume_volatility=1.0))
+    for t in (100, 389):
+        daily = (panel.price[:, t] / panel.price[:, 0]).mean(axis=1)  # stocks move together
+        assert abs(daily.mean() - 1.0) < 4 * daily.std() / np.sqrt(daily.size)
+
+
+def test_out_of_range_is_refused():
+    with pytest.raises(InputError, match=r"volume_volatility: expected in \[0, 5\]"):
+        SynthParams(volume_volatility=-0.5)
