@@ -52,7 +52,7 @@ VOLUME_MODES = {
     "deterministic": VOLUME_DETERMINISTIC,
     "constant": VOLUME_CONSTANT,
 }
-_STOCK, _DAILY, _INTRADAY, _TRADES = 0, 1, 2, 3
+_STOCK, _DAILY, _INTRADAY, _TRADES, _PROFILE = 0, 1, 2, 3, 4
 _DAYS_PER_TASK = 8
 
 
@@ -125,6 +125,26 @@ class SynthParams:
 
     Discrete trades (thin stocks):
 
+    Days of their own (each off by default; the bundled scenarios' numbers assume so):
+
+    profile_day_sd : float
+        0 (the default): a stock's expected profile is the same every day. Otherwise the
+        log-sd of each day's multipliers on the stock's four shape parameters (opening and
+        closing boost, opening and closing spike), with the market loading of the volume
+        shocks shared by all stocks: some days open busy, some close heavy (the dynamic
+        component of intraday volume: Bialkowski, Darolles and Le Fol 2008; Brownlees,
+        Cipollini and Gallo 2011). The volume shocks already make realised shapes differ
+        (the opening half hour's share of a day has an sd of about 0.053 across days); 0.6
+        takes that to 0.061, 1.0 to 0.072.
+    heavy_close : float
+        Multiplier on the closing spike on index-rebalance days (the third Friday of March,
+        June, September and December, whose closing auctions carry several times their usual
+        volume) and its square root on other month ends: 1 (the default) for none.
+    half_day_minutes : float
+        0 (the default): no early closes. Otherwise the session's length on the NYSE's early
+        closes (the day after Thanksgiving, Christmas Eve; 210 for 13:00): no volume after
+        it, the price left where it closed (the rest of the day's move arrives overnight).
+
     Volume and volatility (the mixture-of-distributions link: Clark 1973, Tauchen and Pitts
     1983, Andersen 1996; volume as the market's clock: Ane and Geman 2000):
 
@@ -176,6 +196,9 @@ class SynthParams:
     market_loading_range: tuple[float, float] = (0.55, 0.85)
     trades_per_day: float = 0.0
     volume_volatility: float = 0.0
+    profile_day_sd: float = 0.0
+    heavy_close: float = 1.0
+    half_day_minutes: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -202,6 +225,9 @@ class SynthParams:
         _require(self, "close_spike", self.open_spike + self.close_spike < 0.5, "+ open < 0.5")
         _require(self, "trades_per_day", self.trades_per_day >= 0, ">= 0 (0: continuous volume)")
         _require(self, "volume_volatility", 0 <= self.volume_volatility <= 5, "in [0, 5]")
+        _require(self, "profile_day_sd", 0 <= self.profile_day_sd <= 2, "in [0, 2]")
+        _require(self, "heavy_close", 1 <= self.heavy_close <= 20, "in [1, 20]")
+        _require(self, "half_day_minutes", self.half_day_minutes >= 0, ">= 0 (0: none)")
         lo, hi = self.market_loading_range
         _require(self, "market_loading_range", 0 <= lo and hi <= 1, "within [0, 1]")
         for name in ("market_vol", "daily_shock_sd", "intraday_shock_sd", "minute_noise_sd",
@@ -243,6 +269,8 @@ class SynthUniverse:
         Expected share of the day's volume traded in each minute; columns sum to 1.
     step_sd : ndarray(float64, (M,))
         Intraday volatility shape: sd weight of each minute's return, sum of squares 1.
+    spread : ndarray(float64, (N, 4))
+        Each stock's multipliers on the profile's four shape parameters.
     """
 
     tickers: tuple[str, ...]
@@ -253,6 +281,7 @@ class SynthUniverse:
     loading: np.ndarray
     profile: np.ndarray
     step_sd: np.ndarray
+    spread: np.ndarray
 
 
 def synthetic_universe(
@@ -297,6 +326,7 @@ def synthetic_universe(
         + (params.market_loading_range[1] - params.market_loading_range[0]) * uniform[:, 3],
         profile=profile,
         step_sd=shape / math.sqrt(float(np.sum(shape * shape))),
+        spread=spread,
     )
 
 
@@ -385,15 +415,26 @@ def synthesize_market(
     price = np.empty((len(day_range), minutes, n_stocks))
     volume = np.empty_like(price)
 
+    dates = np.busday_offset(first_date, np.arange(day_range.stop), "forward")
+    shaped = (params.profile_day_sd > 0 or params.heavy_close > 1
+              or 0 < params.half_day_minutes < minutes) and mode == VOLUME_STOCHASTIC  # fmt: skip
+
+    def day_base(d: int) -> tuple[np.ndarray, int]:
+        """The day's log base volume and session length (the shared ones on a usual day)."""
+        if not shaped:
+            return log_base, minutes
+        return _day_base(universe, params, root, d, dates[d], minutes, shock_var)
+
     def run_block(block: range) -> None:
         for d in block:
+            base_d, session = day_base(d)
             rng = _generator(root, _INTRADAY, d)
             market_draws = rng.standard_normal((2, minutes))
             stock_draws = rng.standard_normal((n_stocks, 3, minutes))
             if clocked:
                 f_m, f_i = daily["market_scale"][d], daily["idio_scale"][d]
                 synth_day_clock_nb(
-                    market_draws, stock_draws, log_base, daily["day_shock"][d],
+                    market_draws, stock_draws, base_d, daily["day_shock"][d],
                     universe.loading, phi, params.intraday_shock_sd, params.minute_noise_sd,
                     universe.step_sd, cum_var, universe.beta, market_sd * f_m, idio_sd * f_i,
                     daily["market_intraday"][d], daily["idio_intraday"][d],
@@ -408,7 +449,7 @@ def synthesize_market(
                 synth_day_nb(
                     market_draws,
                     stock_draws,
-                    log_base,
+                    base_d,
                     base_volume,
                     daily["day_shock"][d],
                     universe.loading,
@@ -428,6 +469,10 @@ def synthesize_market(
                     price[d - day_range.start],
                     volume[d - day_range.start],
                 )
+            if session < minutes:  # an early close: nothing trades after it, the price rests
+                day_price = price[d - day_range.start]
+                day_price[session:] = day_price[session - 1]
+                volume[d - day_range.start][session:] = 0.0
             if trade_size is not None:  # its own stream: continuous markets keep their bytes
                 day_volume = volume[d - day_range.start]
                 trades = _generator(root, _TRADES, d).poisson(day_volume / trade_size)
@@ -440,7 +485,7 @@ def synthesize_market(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run_block, blocks))
-    dates = np.busday_offset(first_date, np.arange(day_range.start, day_range.stop), "forward")
+    dates = dates[day_range.start : day_range.stop]
     return MarketPanel(
         price,
         volume,
@@ -506,6 +551,45 @@ def _daily_layer(
         "open_log_price": previous_close + overnight,
         **scales,
     }
+
+
+def _day_base(universe, params, root, d: int, date, minutes: int, shock_var: float):
+    """Day d's log base volume (M, N) and session length: its own profile shape
+    (``profile_day_sd``, drawn from key (4, day)), a heavy close on rebalance days and month
+    ends, and an early close."""
+    n_stocks = len(universe.tickers)
+    multipliers = np.ones((n_stocks, 4))
+    if params.profile_day_sd > 0:
+        rng = _generator(root, _PROFILE, d)
+        market = rng.standard_normal(4)
+        own = rng.standard_normal((n_stocks, 4))
+        l = universe.loading[:, None]  # noqa: E741
+        z = l * market[None, :] + np.sqrt(1 - l * l) * own
+        sd = params.profile_day_sd
+        multipliers = np.exp(sd * z - 0.5 * sd * sd)
+    day = date.astype(object)
+    third_friday = day.month % 3 == 0 and day.weekday() == 4 and 15 <= day.day <= 21
+    month_end = (date + 1).astype("datetime64[M]") != date.astype("datetime64[M]") or (
+        np.busday_offset(date, 1, "forward").astype("datetime64[M]") != date.astype(
+            "datetime64[M]")
+    )  # fmt: skip
+    if third_friday:
+        multipliers[:, 3] *= params.heavy_close
+    elif month_end:
+        multipliers[:, 3] *= math.sqrt(params.heavy_close)
+    session = minutes
+    thanksgiving_friday = day.month == 11 and day.weekday() == 4 and 23 <= day.day <= 29
+    christmas_eve = day.month == 12 and day.day == 24
+    if 0 < params.half_day_minutes < minutes and (thanksgiving_friday or christmas_eve):
+        session = int(params.half_day_minutes)
+    u_mid = (np.arange(session) + 0.5) / session
+    profile = np.zeros((minutes, n_stocks))
+    for i in range(n_stocks):
+        profile[:session, i] = _volume_profile(u_mid, params, universe.spread[i] * multipliers[i])
+    # The day's volume: the usual rate over the minutes it trades, spikes included.
+    volume = universe.adv * profile * (session / minutes)
+    with np.errstate(divide="ignore"):
+        return np.log(volume) - 0.5 * shock_var, session
 
 
 def _volume_profile(u_mid: np.ndarray, params: SynthParams, spread: np.ndarray) -> np.ndarray:

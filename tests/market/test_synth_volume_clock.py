@@ -53,3 +53,34 @@ def test_the_average_variance_and_the_martingale_are_kept(markets):
 def test_out_of_range_is_refused():
     with pytest.raises(InputError, match=r"volume_volatility: expected in \[0, 5\]"):
         SynthParams(volume_volatility=-0.5)
+
+
+def test_days_of_their_own_are_off_by_default_and_each_does_what_it_says():
+    plain = synthesize_market(6, 260, seed=5)
+    same = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.0,
+                                                                heavy_close=1.0))  # fmt: skip
+    np.testing.assert_array_equal(plain.volume, same.volume)
+
+    half = synthesize_market(6, 260, seed=5, params=SynthParams(half_day_minutes=210))
+    early = [str(d) for d, v in zip(half.dates, half.volume, strict=True) if v[210:].sum() == 0]
+    assert early == ["2020-11-27", "2020-12-24"]  # the Friday after Thanksgiving, Dec 24
+    i = list(half.dates.astype(str)).index("2020-11-27")
+    assert (half.price[i, 210:] == half.price[i, 209]).all() and half.volume[i, :210].min() > 0
+    others = np.ones(len(half.dates), dtype=bool)
+    others[[i, list(half.dates.astype(str)).index("2020-12-24")]] = False
+    np.testing.assert_array_equal(half.volume[others], plain.volume[others])
+
+    heavy = synthesize_market(6, 260, seed=5, params=SynthParams(heavy_close=4.0))
+    fridays = [str(d) in ("2020-03-20", "2020-06-19", "2020-09-18", "2020-12-18")
+               for d in heavy.dates]  # fmt: skip
+    ratio = heavy.volume[fridays, -1].sum() / plain.volume[fridays, -1].sum()
+    assert 2.5 < ratio < 4.5  # the closing spike, four times (the bar's other volume stays)
+
+    varied = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.6))
+
+    def opening_share_sd(panel):  # across days, per stock: how much the open's weight moves
+        share = panel.volume[:, :30].sum(axis=1) / panel.volume.sum(axis=1)
+        return share.std(axis=0).mean()
+
+    assert opening_share_sd(varied) > 1.1 * opening_share_sd(plain)
+    assert stylised_facts(varied)["profile_variation"] > stylised_facts(plain)["profile_variation"]
