@@ -194,7 +194,7 @@ def record_stream(run, sample: int) -> dict:
     for t in range(2, run.schedule.minutes + 1):
         for b in range(sample):
             if state.books[b, BK_OWN + ASK]:
-                _, s_imp, n_bid, n_ask, n, _, _ = minute_inputs(
+                _, s_imp, n_bid, n_ask, n, _, _, _ = minute_inputs(
                     b, t, run.mult[t - 1], run.ep, run.sh, run.live, pb
                 )
                 mid = s_imp / run.ep.tick[b]

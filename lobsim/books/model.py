@@ -50,6 +50,13 @@ class BookModel:
         Ticks between the mid and the first resting share.
     alpha_noise : float
         w: per stock and minute the shape is a + Z with Z ~ Uniform[-w, w]; w < 1 + a.
+    alpha_noise_convention : {"eps", "depth"}
+        What stays fixed while the shape a_t moves: "eps" (the default), the relative depth
+        that holds one minute's volume, so N_t(x) = V (x / eps)**(1 + a_t); or "depth", the
+        depth scale gamma = eps**(1 + a) of the cumulative depth N_t(x) = V x**(1 + a_t) /
+        gamma, so eps_t = gamma**(1 / (1 + a_t)) follows a_t: the paper's (its eps_t comes from
+        substituting a_t into its equation (8) with its gamma fixed; our reading of that
+        equation, which the reference text lacks, is this one).
     depth_noise : float
         Standard deviation of a mean-one log-normal multiplier drawn per level.
     empty_prob : float
@@ -75,6 +82,7 @@ class BookModel:
     levels_per_eps: int = 100
     half_spread: int = 0
     alpha_noise: float = 0.0
+    alpha_noise_convention: str = "eps"
     depth_noise: float = 0.0
     empty_prob: float = 0.0
     droughts: tuple[Drought, ...] = field(default_factory=tuple)
@@ -108,6 +116,11 @@ class BookModel:
             raise InputError(
                 f"book.alpha_noise must be in [0, 1 + alpha) = [0, {1 + self.alpha:g}) so the "
                 f"shape stays above -1, got {self.alpha_noise}"
+            )
+        if self.alpha_noise_convention not in ("eps", "depth"):
+            raise InputError(
+                "book.alpha_noise_convention must be 'eps' (eps fixed) or 'depth' (the depth "
+                f"scale fixed, the paper's), got {self.alpha_noise_convention!r}"
             )
         if not self.depth_noise >= 0:
             raise InputError(f"book.depth_noise must be >= 0, got {self.depth_noise}")

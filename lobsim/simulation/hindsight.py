@@ -23,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from lobsim.books.kernels import ASK, BID, build_levels, uniform01
+from lobsim.books.kernels import ASK, BID, build_levels
 from lobsim.errors import StrategyError
+from lobsim.simulation.kernels import shape_at
 
 
 class HindsightBeaten(StrategyError):
@@ -109,14 +110,12 @@ def _hindsight(ep, sh, mult, bars, initial, max_levels, cost, filled, allocation
                     continue
                 s = ep.price[d, t - 1, i]
                 v = ep.volume[d, t - 1, i] * mult[t - 1]
-                a = sh.alpha
-                if sh.alpha_noise > 0.0:
-                    a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], t, 0, 3) - 1.0)
+                a, eps = shape_at(sh, ep.keys[e], t, ep.eps[i])
                 need = x
                 if attempt == 0 and total_volume > 0.0:  # enough for a generous guess first
                     need = min(x, int(4.0 * x * ep.volume[d, t - 1, i] / total_volume) + 64)
                 nlev[k], held[k] = build_levels(
-                    side, s, v, a, ep.eps[i], ep.tick[e], sh.half_spread, 0.0, need,
+                    side, s, v, a, eps, ep.tick[e], sh.half_spread, 0.0, need,
                     sh.depth_sd, sh.empty_prob, ep.keys[e], t, prices[k], qtys[k],
                 )  # fmt: skip
                 tick = ep.tick[e]

@@ -89,6 +89,7 @@ class Shape(NamedTuple):
     resilience: float
     half_life: float
     g: float  # linear permanent impact
+    depth_fixed: int  # 1: alpha noise holds the depth scale eps^(1+a) fixed (the paper's)
 
 
 class Live(NamedTuple):
@@ -125,6 +126,18 @@ class FillLog(NamedTuple):
     offsets: np.ndarray  # int64 (E,)
 
 
+@njit(cache=True, inline="always")
+def shape_at(sh, key, minute, eps):
+    """This minute's book shape a_t and scale eps_t (``BookModel.alpha_noise_convention``):
+    eps held fixed, or the depth scale eps^(1 + a) held fixed while a_t moves."""
+    if sh.alpha_noise <= 0.0:
+        return sh.alpha, eps
+    a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(key, minute, 0, 3) - 1.0)
+    if sh.depth_fixed:
+        return a, eps ** ((1.0 + sh.alpha) / (1.0 + a))
+    return a, eps
+
+
 @njit(cache=True)
 def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
     """Lay out the levels episode e's order of n shares needs in this minute's book.
@@ -136,9 +149,7 @@ def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
     v = ep.volume[ep.day[e], minute - 1, i] * mult
     # Linear permanent impact of our own earlier trades (DESIGN.md section 1).
     s_imp = s * (1.0 + sh.direction * sh.g * live.traded[e] / ep.adv[i])
-    a = sh.alpha
-    if sh.alpha_noise > 0.0:
-        a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
+    a, eps = shape_at(sh, ep.keys[e], minute, ep.eps[i])
     deficit = live.missing[e] * 0.5 ** ((minute - live.missing_minute[e]) / sh.half_life)
     side = BID if sh.direction < 0 else ASK
     nlev, _ = build_levels(
@@ -146,7 +157,7 @@ def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
         s_imp,
         v,
         a,
-        ep.eps[i],
+        eps,
         ep.tick[e],
         sh.half_spread,
         deficit,
@@ -343,7 +354,7 @@ def minute_inputs(e, minute, mult, ep, sh, live, pb):
     expected) in ``pb.directions``, ``pb.sizes`` and ``pb.arrivals``, and both
     sides' target depth in ``pb.bid_prices``, ``pb.bid_qtys``, ``pb.ask_prices`` and
     ``pb.ask_qtys``. Returns (mid, impacted mid, bid levels, ask levels, background orders,
-    the shape's alpha and depth scale this minute).
+    the shape's alpha and eps this minute, and the minute's depth volume).
     """
     direction = sh.direction
     own_side = ASK if direction < 0 else BID
@@ -355,9 +366,7 @@ def minute_inputs(e, minute, mult, ep, sh, live, pb):
     change = s - ep.price[d, minute - 2, i] if minute >= 2 else 0.0
     s_imp = s * (1.0 + direction * sh.g * live.traded[e] / ep.adv[i])
     tick = ep.tick[e]
-    a = sh.alpha
-    if sh.alpha_noise > 0.0:  # the same draw as the aggressive book of this minute
-        a = sh.alpha + sh.alpha_noise * (2.0 * uniform01(ep.keys[e], minute, 0, 3) - 1.0)
+    a, eps = shape_at(sh, ep.keys[e], minute, ep.eps[i])  # the aggressive book's draw
     n = background_flow(
         volume, change, pb.sigma[e], pb.n_orders, ep.keys[e], minute, pb.directions,
         pb.sizes, pb.arrivals,
@@ -372,12 +381,12 @@ def minute_inputs(e, minute, mult, ep, sh, live, pb):
     ask_cap = room if own_side == ASK else pb.ask_prices.shape[0]
     volume *= mult
     n_bid, _ = build_levels(
-        BID, s_imp, volume, a, ep.eps[i], tick, sh.half_spread, 0.0, max(largest, 1),
+        BID, s_imp, volume, a, eps, tick, sh.half_spread, 0.0, max(largest, 1),
         sh.depth_sd, sh.empty_prob, ep.keys[e], minute, pb.bid_prices[:bid_cap],
         pb.bid_qtys[:bid_cap],
     )  # fmt: skip
     n_ask, _ = build_levels(
-        ASK, s_imp, volume, a, ep.eps[i], tick, sh.half_spread, 0.0, max(largest, 1),
+        ASK, s_imp, volume, a, eps, tick, sh.half_spread, 0.0, max(largest, 1),
         sh.depth_sd, sh.empty_prob, ep.keys[e], minute, pb.ask_prices[:ask_cap],
         pb.ask_qtys[:ask_cap],
     )  # fmt: skip
@@ -392,15 +401,15 @@ def minute_inputs(e, minute, mult, ep, sh, live, pb):
     # reach, are left out: a level of bulk only is the same whenever it is rebuilt.
     if own_side == BID:
         n_bid = _deep_own_targets(
-            pb.books, b, BID, pb.bid_prices, pb.bid_qtys, n_bid, s_imp, volume, a, ep.eps[i],
+            pb.books, b, BID, pb.bid_prices, pb.bid_qtys, n_bid, s_imp, volume, a, eps,
             tick, sh, ep.keys[e], minute,
         )  # fmt: skip
     else:
         n_ask = _deep_own_targets(
-            pb.books, b, ASK, pb.ask_prices, pb.ask_qtys, n_ask, s_imp, volume, a, ep.eps[i],
+            pb.books, b, ASK, pb.ask_prices, pb.ask_qtys, n_ask, s_imp, volume, a, eps,
             tick, sh, ep.keys[e], minute,
         )  # fmt: skip
-    return s, s_imp, n_bid, n_ask, n, a, volume
+    return s, s_imp, n_bid, n_ask, n, a, eps, volume
 
 
 @njit(cache=True, inline="always")
@@ -410,14 +419,14 @@ def _passive_episode(e, minute, mult, ep, sh, live, pb, posts, cost, log_out, lo
     direction = sh.direction
     acc = live.acc
     b = e - pb.first
-    s, s_imp, n_bid, n_ask, n, a, depth = minute_inputs(e, minute, mult, ep, sh, live, pb)
+    s, s_imp, n_bid, n_ask, n, a, eps, depth = minute_inputs(e, minute, mult, ep, sh, live, pb)
     tick = ep.tick[e]
     mid = s_imp / tick
     nf = move_mid(pb.books, b, mid, pb.bid_prices, pb.bid_qtys, n_bid, pb.ask_prices,
                   pb.ask_qtys, n_ask, pb.fills, 0)  # fmt: skip
     code = OK
     if posts.start[b + 1] > posts.start[b]:
-        code = _post(e, b, mid, a, depth, ep, sh, live, pb, posts, minute, nf)
+        code = _post(e, b, mid, a, eps, depth, ep, sh, live, pb, posts, minute, nf)
     nf, traded = trade_flow(pb.books, b, pb.directions, pb.sizes, n, pb.fills, nf)
     s0 = ep.s0[e]
     for f in range(nf):
@@ -502,7 +511,7 @@ POST_MATCHED = -1  # a posted order matched on entry: a bug, since it is priced 
 
 
 @njit(cache=True, inline="always")
-def _post(e, b, mid, a, depth, ep, sh, live, pb, posts, minute, nf):
+def _post(e, b, mid, a, eps, depth, ep, sh, live, pb, posts, minute, nf):
     """Place episode e's new limit orders in book b, just refilled around ``mid`` (ticks).
 
     Each size is trimmed to ``posts.free[b]``; a sell is priced ``distance`` above the mid,
@@ -514,7 +523,6 @@ def _post(e, b, mid, a, depth, ep, sh, live, pb, posts, minute, nf):
     state = pb.books
     direction = sh.direction
     side = ASK if direction == SELL else BID
-    i = ep.stock[e]
     for j in range(posts.start[b], posts.start[b + 1]):
         size = min(posts.size[j], posts.free[b])
         if size <= 0:
@@ -533,7 +541,7 @@ def _post(e, b, mid, a, depth, ep, sh, live, pb, posts, minute, nf):
             if price < 1:
                 continue
         target = level_at(
-            side, price, mid * ep.tick[e], depth, a, ep.eps[i], ep.tick[e], sh.half_spread, 0.0,
+            side, price, mid * ep.tick[e], depth, a, eps, ep.tick[e], sh.half_spread, 0.0,
             sh.depth_sd, sh.empty_prob, ep.keys[e], minute,
         )  # fmt: skip
         code = open_with_depth(state, b, side, price, target)

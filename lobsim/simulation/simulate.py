@@ -274,6 +274,7 @@ def _prepare(panel, book, parent, side, schedule, adv, permanent_impact, seed) -
         book.resilience,
         book.half_life,
         float(permanent_impact),
+        int(book.alpha_noise_convention == "depth"),
     )
     live = Live(
         missing=np.zeros(n_ep),

@@ -94,10 +94,13 @@ def test_paper_noiseless_is_the_papers_set_up():
     assert setup == (100, 600, 9, (60, 45, 60), 0.05, 78, 0.0, {"twap", "vwap", "lstm", "dp"})
 
 
-def test_paper_noisy_sweeps_the_alpha_noise_width():
+def test_paper_noisy_sweeps_the_alpha_noise_width_under_both_conventions():
     sc = load_scenario(REPO / "scenarios" / "paper_noisy.toml")
-    widths = [v.scenario.book.alpha_noise for v in expand_sweep(sc)]
+    books = [v.scenario.book for v in expand_sweep(sc)]
+    widths = {b.alpha_noise for b in books}
     assert len(widths) >= 2 and all(w > 0 for w in widths)
+    for w in widths:  # each width under the paper's convention and under eps held
+        assert {b.alpha_noise_convention for b in books if b.alpha_noise == w} == {"depth", "eps"}
 
 
 def test_paper_fixed_shares_sells_a_fixed_number_of_shares():

@@ -48,6 +48,7 @@ class Follow:
 BOOKS = {
     "plain": {},
     "noisy": {"alpha_noise": 0.3, "depth_noise": 0.4, "empty_prob": 0.15, "half_spread": 1},
+    "noisy_depth": {"alpha_noise": 0.3, "alpha_noise_convention": "depth"},
 }
 
 
