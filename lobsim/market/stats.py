@@ -152,28 +152,27 @@ def _cross(x: np.ndarray) -> float:
     return _mean(off)
 
 
+# name -> (label, unit, scale for printing): shares print in %, the saving is one already.
 LABELS = {
-    "open_share": ("volume in the first 30 minutes", "%"),
-    "close_share": ("volume in the last 30 minutes", "%"),
-    "profile_variation": ("day-to-day variation of the profile (CV of 30-min shares)", ""),
-    "volume_autocorrelation": ("minute volume autocorrelation (lag 1, vs profile)", ""),
-    "daily_volume_autocorrelation": ("daily volume autocorrelation (lag 1)", ""),
-    "volume_volatility_correlation": ("minute volume vs |return| correlation", ""),
-    "daily_volume_volatility_correlation": ("daily volume vs realised volatility", ""),
-    "return_correlation": ("cross-stock correlation of 5-minute returns", ""),
-    "volume_correlation": ("cross-stock correlation of daily volume", ""),
-    "return_kurtosis": ("excess kurtosis of 1-minute returns", ""),
-    "vwap_saving": ("VWAP saving against TWAP on the power-law book", "%"),
+    "open_share": ("volume in the first 30 minutes", "%", 100.0),
+    "close_share": ("volume in the last 30 minutes", "%", 100.0),
+    "profile_variation": ("day-to-day variation of the profile (CV of 30-min shares)", "", 1.0),
+    "volume_autocorrelation": ("minute volume autocorrelation (lag 1, vs profile)", "", 1.0),
+    "daily_volume_autocorrelation": ("daily volume autocorrelation (lag 1)", "", 1.0),
+    "volume_volatility_correlation": ("minute volume vs |return| correlation", "", 1.0),
+    "daily_volume_volatility_correlation": ("daily volume vs realised volatility", "", 1.0),
+    "return_correlation": ("cross-stock correlation of 5-minute returns", "", 1.0),
+    "volume_correlation": ("cross-stock correlation of daily volume", "", 1.0),
+    "return_kurtosis": ("excess kurtosis of 1-minute returns", "", 1.0),
+    "vwap_saving": ("VWAP saving against TWAP on the power-law book", "%", 1.0),
 }
 
 
 def format_facts(facts: dict[str, float]) -> list[str]:
     """Printable lines, one figure each."""
     lines = []
-    for key, (label, unit) in LABELS.items():
-        value = facts[key]
-        if unit == "%" and key != "vwap_saving":
-            value *= 100.0
+    for key, (label, unit, scale) in LABELS.items():
+        value = facts[key] * scale
         text = "n/a" if not np.isfinite(value) else f"{value:.3f}{unit}"
         lines.append(f"  {label:<58} {text}")
     return lines

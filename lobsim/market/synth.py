@@ -563,16 +563,16 @@ def _day_base(universe, params, root, d: int, date, minutes: int, shock_var: flo
         rng = _generator(root, _PROFILE, d)
         market = rng.standard_normal(4)
         own = rng.standard_normal((n_stocks, 4))
-        l = universe.loading[:, None]  # noqa: E741
-        z = l * market[None, :] + np.sqrt(1 - l * l) * own
+        load = universe.loading[:, None]
+        z = load * market[None, :] + np.sqrt(1 - load * load) * own
         sd = params.profile_day_sd
         multipliers = np.exp(sd * z - 0.5 * sd * sd)
     day = date.astype(object)
     third_friday = day.month % 3 == 0 and day.weekday() == 4 and 15 <= day.day <= 21
-    month_end = (date + 1).astype("datetime64[M]") != date.astype("datetime64[M]") or (
-        np.busday_offset(date, 1, "forward").astype("datetime64[M]") != date.astype(
-            "datetime64[M]")
-    )  # fmt: skip
+    # The month's last trading day: the next one falls in another month.
+    month_end = np.busday_offset(date, 1, "forward").astype("datetime64[M]") != date.astype(
+        "datetime64[M]"
+    )
     if third_friday:
         multipliers[:, 3] *= params.heavy_close
     elif month_end:

@@ -260,7 +260,7 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
     after the rows ``own_row`` names; ``nf`` fills so far, ``left`` what of each is not yet
     reconciled. ``own_live[0]`` own limit orders rest on ``own_side``; their fills get
     ``fill_order`` -1, ``fill_row`` the message's row and ``fill_mid`` the engine's bid + ask
-    just before it, ours left out (:func:`market_mid2`). Returns (status, fills). Called once
+    just before it, ours left out (:func:`bid_plus_ask`). Returns (status, fills). Called once
     for a whole day, or span by span; ``fills`` has room for a fill per message and per own
     order beyond ``nf``."""
     if stop <= start:
@@ -384,7 +384,7 @@ def _own_at(levels, orders, side, i):
 
 
 @njit(cache=True)
-def market_mid2(state):
+def bid_plus_ask(state):
     """The engine's best bid + best ask (LOBSTER units) leaving our own limit orders out:
     the book the rest of the market sees; -1 when a side holds nothing else."""
     levels, orders = state.levels, state.orders
@@ -428,7 +428,7 @@ def _meet(state, side, limit, named, kind, qty, row, fills, fill_order, fill_row
     levels, orders = state.levels, state.orders
     known = kind == EXECUTION and named >= 0 and ht_find(state.table, 0, named) >= 0
     crossing = kind == SUBMISSION
-    mid = market_mid2(state)
+    mid = bid_plus_ask(state)
     done = 0
     i = state.books[0, BK_LEVELS + side] - 1
     while i >= 0 and done < qty:

@@ -71,7 +71,7 @@ from lobsim.simulation.replay import (
     INCONSISTENT,
     OWN_BASE,
     _replay,
-    market_mid2,
+    bid_plus_ask,
     own_resting,
 )
 from lobsim.simulation.simulate import SimulationResult, episodes_frame
@@ -243,7 +243,7 @@ class _StockDay:
 
     def engine_mid(self) -> float:
         """The engine's mid in dollars, our limit orders left out (NaN if a side is empty)."""
-        total = market_mid2(self.batch.state)
+        total = bid_plus_ask(self.batch.state)
         return np.nan if total < 0 else total / (2.0 * PRICE_SCALE)
 
     def best(self, side: int) -> int:
