@@ -11,7 +11,23 @@ class LobsimError(Exception):
 
 
 class InputError(LobsimError, ValueError):
-    """Bad input from the user: the message says what, where, and what was expected."""
+    """Bad input from the user: the message says what, where, and what was expected.
+
+    An error about one value also carries its message in parts, so that a caller that knows
+    where the checked object sits can name the value by its full key path without reading the
+    message: ``key``, the value's key path (names and list indices, from the object that
+    checked it: ``("alpha",)`` for a field of a BookModel), and ``detail``, what the message
+    says after the key path (``" must be > 0, got 0"``, ``": expected a number, got 'x'"``).
+    :mod:`lobsim.scenario` puts the path of the table in front. An error that names no one
+    value has ``key`` () and ``detail`` None.
+    """
+
+    def __init__(
+        self, message: str = "", *, key: tuple[str | int, ...] = (), detail: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key = tuple(key)
+        self.detail = detail
 
 
 class DataError(InputError):
@@ -19,7 +35,11 @@ class DataError(InputError):
 
 
 class ScenarioError(InputError):
-    """A scenario file or override that does not fit the schema (names the key path)."""
+    """A scenario file or override that does not fit the schema (names the key path).
+
+    ``key`` is the full key path of the value at fault (from the top of the scenario) when the
+    message is about one value, and the message is that path followed by ``detail``.
+    """
 
 
 class StrategyError(InputError):

@@ -30,22 +30,41 @@ strategy's own), ``joint_cost``, ``joint_variance``, ``alone_cost`` and ``alone_
 ($ and $^2 a day: the basket solved jointly, and stock by stock), or None; a run records it
 per fold (``frontiers`` in the manifest's tasks) and the report draws it against the realised
 basket costs.
+
+Optional, before ``fit``: ``fit_key(train) -> str | bytes | None`` lets a run fit once and reuse
+the fit. A sweep runs every variant on every fold, and variants that differ only in what a
+strategy's fit does not read (the book noise, for a strategy that trains on the noiseless
+model) would fit the same strategy again and again. ``fit_key`` is called on a strategy as
+built from its options, with the ``TrainData`` that ``fit`` would get; it returns a digest of
+everything ``fit`` reads, its options included (:func:`fit_digest` makes one), or None for "do
+not share this fit". A run fits once per (fold, strategy label, key) and gives the other
+variants of that fold a copy of the fitted strategy (pickled), so two fits with equal keys must
+be interchangeable: the same decisions, bit for bit. Leave something out of the key and a run
+silently reuses a fit made on other data; put in too much and it only fits more often than it
+needs. A strategy without ``fit_key`` is fitted in every task (:mod:`lobsim.run.fits`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from lobsim._constants import BUY as BUY
+from lobsim._constants import SELL as SELL
 from lobsim.errors import InputError
 
 if TYPE_CHECKING:
     from lobsim.market import MarketPanel
 
-SELL = -1
-BUY = 1
+
+def _schedule_error(key: str, detail: str) -> InputError:
+    """An error about field ``key`` of a Schedule: ``schedule: KEY`` followed by ``detail``."""
+    return InputError(f"schedule: {key}{detail}", key=(key,), detail=detail)
 
 
 @dataclass(frozen=True)
@@ -65,18 +84,18 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if self.minutes < 1:
-            raise InputError(f"schedule: minutes must be >= 1, got {self.minutes}")
+            raise _schedule_error("minutes", f" must be >= 1, got {self.minutes}")
         if not 1 <= self.interval <= self.minutes:
-            raise InputError(
-                f"schedule: interval must be in [1, minutes={self.minutes}], got {self.interval}"
+            raise _schedule_error(
+                "interval", f" must be in [1, minutes={self.minutes}], got {self.interval}"
             )
         if self.minutes % self.interval:
-            raise InputError(
-                f"schedule: interval={self.interval} does not divide minutes={self.minutes}"
+            raise _schedule_error(
+                "interval", f"={self.interval} does not divide minutes={self.minutes}"
             )
         if not 1 <= self.lag <= self.interval:
-            raise InputError(
-                f"schedule: lag must be in [1, interval={self.interval}], got {self.lag}"
+            raise _schedule_error(
+                "lag", f" must be in [1, interval={self.interval}], got {self.lag}"
             )
 
     @property
@@ -348,3 +367,100 @@ class Strategy(Protocol):
     """Anything with ``decide(obs) -> ndarray``; ``fit(train)`` is optional."""
 
     def decide(self, obs: Observation) -> np.ndarray: ...
+
+
+def fit_digest(*parts: Any) -> str:
+    """A digest of ``parts`` (64 hex digits of SHA-256), for a strategy's ``fit_key``.
+
+    Equal parts give the same digest in every process and on every machine; parts that differ
+    in value, type, dtype, shape or order give different ones. Accepted, nested as deep as
+    needed:
+
+    - None, bool, int, float (by its exact bits: -0.0 and 0.0 differ), str, bytes;
+    - numpy arrays and scalars (dtype, shape and every byte; not object arrays);
+    - tuples and lists (in order), dicts with str keys (in any order);
+    - paths (``os.PathLike``), by their string;
+    - ``numpy.random.SeedSequence`` (entropy, spawn key, pool size, children spawned);
+    - ``MarketPanel`` (prices, volumes, tickers, dates, session, time zone);
+    - dataclasses, by their class name and every field: ``Schedule``, ``BookModel`` (its
+      noise options too: pass ``book.alpha`` and ``book.epsilons(n)`` instead when the fit
+      reads only those), ``TrainData`` (everything a fit could read).
+
+    Raises
+    ------
+    TypeError
+        For any other type, naming it: an object's ``repr`` may hide what a fit reads, so it is
+        never guessed at. Pass the attributes that matter instead.
+
+    Examples
+    --------
+    >>> def fit_key(self, train):  # doctest: +SKIP
+    ...     return fit_digest(vars(self), train.panel, train.schedule, train.parent, train.seed)
+    """
+    digest = hashlib.sha256(b"lobsim.fit_digest/1")
+    _feed(digest, parts)
+    return digest.hexdigest()
+
+
+def _put(digest: Any, tag: bytes, payload: bytes | memoryview) -> None:
+    digest.update(tag)
+    digest.update(len(payload).to_bytes(8, "little"))
+    digest.update(payload)
+
+
+def _feed(digest: Any, value: Any) -> None:
+    from lobsim.market import MarketPanel
+
+    if value is None:
+        _put(digest, b"N", b"")
+    elif isinstance(value, bool):
+        _put(digest, b"B", b"1" if value else b"0")
+    elif isinstance(value, int):
+        _put(digest, b"I", str(value).encode())
+    elif isinstance(value, float):
+        _put(digest, b"F", value.hex().encode())
+    elif isinstance(value, str):
+        _put(digest, b"S", value.encode("utf-8", "surrogatepass"))
+    elif isinstance(value, bytes | bytearray | memoryview):
+        _put(digest, b"Y", bytes(value))
+    elif isinstance(value, np.ndarray | np.generic):
+        array = np.ascontiguousarray(value)
+        if array.dtype.hasobject:
+            raise TypeError(
+                f"fit_digest: arrays of Python objects are not accepted ({array.dtype})"
+            )
+        head = f"{np.lib.format.dtype_to_descr(array.dtype)!r}{array.shape}"
+        _put(digest, b"A", head.encode())
+        _put(digest, b"a", memoryview(array.reshape(-1).view(np.uint8)))
+    elif isinstance(value, tuple | list):
+        _put(digest, b"L" if isinstance(value, list) else b"T", str(len(value)).encode())
+        for item in value:
+            _feed(digest, item)
+    elif isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("fit_digest: dict keys must be str")
+        _put(digest, b"D", str(len(value)).encode())
+        for k in sorted(value):
+            _feed(digest, k)
+            _feed(digest, value[k])
+    elif isinstance(value, os.PathLike):
+        _put(digest, b"P", os.fsencode(value))
+    elif isinstance(value, np.random.SeedSequence):
+        _put(digest, b"Q", b"")
+        _feed(digest, (value.entropy, tuple(value.spawn_key), value.pool_size))
+        _feed(digest, value.n_children_spawned)
+    elif isinstance(value, MarketPanel):
+        _put(digest, b"M", b"")
+        _feed(digest, (value.price, value.volume, value.tickers, value.dates))
+        _feed(digest, (value.session_open, value.timezone))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        kind = type(value)
+        _put(digest, b"C", f"{kind.__module__}.{kind.__qualname__}".encode())
+        for f in dataclasses.fields(value):
+            _feed(digest, f.name)
+            _feed(digest, getattr(value, f.name))
+    else:
+        raise TypeError(
+            f"fit_digest: cannot digest a {type(value).__module__}.{type(value).__qualname__}; "
+            "pass the numbers, arrays and strings it holds"
+        )

@@ -58,6 +58,55 @@ def volume_state_nb(volume, profile, visible, decay, out):
 
 
 @njit(cache=True)
+def advance_volume_state_nb(
+    volume, profile, edges, day, stock, start, stop, decay, sum_v, sum_m, out
+):  # fmt: skip
+    """Fold minutes start..stop-1 of each episode's day into its running sums; its bin now.
+
+    The running form of :func:`volume_state_nb`, with the same arithmetic in the same order
+    (so a day's states are the ones the fit computed for it): per episode,
+    ``sum_v = decay * sum_v + V_t`` and ``sum_m = decay * sum_m + m_t``, minute by minute,
+    then z = log(max(sum_v, 1e-12 sum_m) / sum_m) (0 while no minute is visible or the
+    profile is empty so far) and its bin, the number of the stock's edges below z.
+
+    Parameters
+    ----------
+    volume : ndarray(float64, (D, T, N))
+        The visible minutes (T >= stop).
+    profile : ndarray(float64, (M, N))
+    edges : ndarray(float64, (N, B - 1))
+        Each stock's bin edges.
+    day, stock : ndarray(int64, (E,))
+        Each episode's row of ``volume`` and its stock column.
+    start, stop : int
+        Minutes already folded in, and visible now.
+    decay : float
+    sum_v, sum_m : ndarray(float64, (E,))
+        In/out: the running sums over minutes 0..start-1 (zeros for start = 0).
+    out : ndarray(int64, (E,))
+        Each episode's bin.
+    """
+    for e in range(day.shape[0]):
+        d = day[e]
+        i = stock[e]
+        v = sum_v[e]
+        m = sum_m[e]
+        for minute in range(start, stop):
+            v = decay * v + volume[d, minute, i]
+            m = decay * m + profile[minute, i]
+        sum_v[e] = v
+        sum_m[e] = m
+        z = 0.0
+        if stop > 0 and m > 0.0:
+            z = math.log(max(v, 1e-12 * m) / m)
+        b = 0
+        for j in range(edges.shape[1]):
+            if z > edges[i, j]:
+                b += 1
+        out[e] = b
+
+
+@njit(cache=True)
 def _interp(values, log_q0, dlog, log_x):
     """Linear interpolation in log q on the uniform log grid, flat beyond its ends.
 

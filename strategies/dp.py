@@ -45,14 +45,19 @@ from numbers import Integral
 
 import numpy as np
 
-from lobsim import InputError, Observation, TrainData
+from lobsim import InputError, Observation, Schedule, TrainData
 from lobsim.strategies._calibration import (
     book_alpha,
     impact_coefficient,
     intraday_sigma,
     reference_price,
 )
-from lobsim.strategies._dp_kernels import backward_induction_nb, policy_nb, volume_state_nb
+from lobsim.strategies._dp_kernels import (
+    advance_volume_state_nb,
+    backward_induction_nb,
+    policy_nb,
+    volume_state_nb,
+)
 
 # The inventory grid, in units of the training parent order: log-spaced, so the relative
 # resolution is the same for the last shares as for the first.
@@ -156,17 +161,31 @@ class DynamicProgramming:
         )
 
     def volume_state(self, obs: Observation) -> np.ndarray:
-        """ndarray(int64, (E,)): each episode's volume-state bin at this decision."""
+        """ndarray(int64, (E,)): each episode's volume-state bin at this decision.
+
+        The weighted sums of z run from one decision of the batch to the next (reset at
+        k = 0, so decisions must come in order k = 0, 1, 2, ...): each decision folds in only
+        the minutes that became visible since the previous one, with the fit's arithmetic
+        (:func:`advance_volume_state_nb`), so a day's states are those the fit computed for it.
+        """
+        if obs.k == 0:
+            self._sum_v = np.zeros(obs.n_episodes)
+            self._sum_m = np.zeros(obs.n_episodes)
+            self._folded = 0
+        elif obs.k != getattr(self, "_next_k", None):
+            raise InputError(
+                "dp: decide() must be called for k = 0, 1, 2, ... in order; "
+                f"expected k={getattr(self, '_next_k', 0)}, got k={obs.k}"
+            )
+        self._next_k = obs.k + 1
         n_visible = obs.volume.shape[1]
-        if n_visible == 0:
-            z = np.zeros(obs.n_episodes)
-        else:
-            weights = self.decay_ ** np.arange(n_visible - 1, -1, -1, dtype=np.float64)
-            recent = obs.volume[obs.day, :, obs.stock] @ weights  # (E,)
-            expected = weights @ self.profile_[:n_visible, obs.stock]  # (E,)
-            z = np.log(np.maximum(recent, 1e-12 * expected) / np.maximum(expected, 1e-300))
-            z = np.where(expected > 0, z, 0.0)
-        return (z[:, None] > self.edges_[obs.stock]).sum(axis=1).astype(np.int64)
+        bins = np.empty(obs.n_episodes, dtype=np.int64)
+        advance_volume_state_nb(
+            obs.volume, self.profile_, self.edges_, obs.day, obs.stock, self._folded,
+            n_visible, self.decay_, self._sum_v, self._sum_m, bins,
+        )  # fmt: skip
+        self._folded = n_visible
+        return bins
 
     def decide(self, obs: Observation) -> np.ndarray:
         if not hasattr(self, "future_"):
@@ -191,6 +210,79 @@ class DynamicProgramming:
             keep,
         )
         return keep * obs.remaining
+
+    def fitted_state(self) -> dict:
+        """The options and the fit as plain values (ndarrays, floats, lists), for a
+        checkpoint: :meth:`from_fitted_state` makes the fitted policy again."""
+        if not hasattr(self, "future_"):
+            raise InputError("dp: fit() must run before fitted_state()")
+        state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        s = self.schedule_
+        state["schedule_"] = [s.minutes, s.interval, s.lag]
+        state["grid_"] = list(self.grid_)
+        state["options"] = {
+            "bins": self.bins,
+            "half_life": self.half_life,
+            "prior": self.prior,
+            "risk_aversion": self.risk_aversion,
+        }
+        return state
+
+    @classmethod
+    def from_fitted_state(cls, state: dict) -> DynamicProgramming:
+        """The fitted policy of :meth:`fitted_state` (arrays may come back as any array-like)."""
+        state = dict(state)
+        policy = cls(**state.pop("options"))
+        policy.schedule_ = Schedule(*state.pop("schedule_"))
+        policy.grid_ = tuple(float(v) for v in state.pop("grid_"))
+        for name, value in state.items():
+            value = np.asarray(value)
+            setattr(policy, name, float(value) if value.ndim == 0 else np.ascontiguousarray(value))
+        return policy
+
+    def keep_fraction(self, obs: Observation) -> np.ndarray:
+        """ndarray(float64, (E,)): the share of one training parent order that each episode
+        would keep at this decision (decisions in order, as for :meth:`decide`).
+
+        Without risk aversion the policy is homogeneous (J = A q**p), so this is the share it
+        keeps of any holdings: another policy can build on it (the LSTM's ``base="dp"``).
+        """
+        keep = np.empty(obs.n_episodes)
+        policy_nb(
+            np.ones(obs.n_episodes), obs.stock, self.volume_state(obs), obs.k, self.cost_,
+            self.fill_, self.risk_, self.power_, self.future_, *self.grid_, keep,
+        )  # fmt: skip
+        return keep
+
+    def keep_fractions(self, volume: np.ndarray) -> np.ndarray:
+        """What :meth:`keep_fraction` gives at every decision of whole days.
+
+        Parameters
+        ----------
+        volume : ndarray(float64, (D, M, N))
+            Days of the fitted universe and schedule.
+
+        Returns
+        -------
+        ndarray(float64, (D, K, N))
+        """
+        schedule = self.schedule_
+        n_days, _, n_stocks = volume.shape
+        states = np.empty((n_days, schedule.n_decisions, n_stocks))
+        visible = schedule.decision_times - schedule.lag
+        volume_state_nb(volume, self.profile_, visible, self.decay_, states)
+        labels = _label(states, self.edges_)
+        stock = np.tile(np.arange(n_stocks, dtype=np.int64), n_days)
+        out = np.empty_like(states)
+        keep = np.empty(n_days * n_stocks)
+        for k in range(schedule.n_decisions):
+            policy_nb(
+                np.ones(len(stock)), stock, np.ascontiguousarray(labels[:, k].ravel()), k,
+                self.cost_, self.fill_, self.risk_, self.power_, self.future_, *self.grid_,
+                keep,
+            )  # fmt: skip
+            out[:, k] = keep.reshape(n_days, n_stocks)
+        return out
 
 
 def _time_of_day(walk: np.ndarray, filled: np.ndarray, prior: float) -> np.ndarray:

@@ -13,8 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
-BID = 0
-ASK = 1
+from lobsim._constants import ASK as ASK
+from lobsim._constants import BID
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -51,8 +51,14 @@ def cumulative_shares(depth_ticks, scale, volume, alpha, deficit):
     missing (``deficit``), rounded to whole shares. Levels take differences of this function,
     so rounding never creates or destroys shares.
     """
+    return np.int64(_cumulative(depth_ticks, scale, volume, alpha, deficit))
+
+
+@njit(cache=True)
+def _cumulative(depth_ticks, scale, volume, alpha, deficit):
+    """:func:`cumulative_shares` as a whole number in a float (exact below 2**53 shares)."""
     if depth_ticks <= 0.0:
-        return 0
+        return 0.0
     x = depth_ticks * scale
     # Exact fast paths: pow costs ~8x a sqrt, and this runs once per level of every order.
     if alpha == 0.5:
@@ -63,8 +69,8 @@ def cumulative_shares(depth_ticks, scale, volume, alpha, deficit):
         power = x ** (1.0 + alpha)
     raw = volume * power - deficit
     if raw <= 0.0:
-        return 0
-    return np.int64(math.floor(raw + 0.5))
+        return 0.0
+    return np.floor(raw + 0.5)
 
 
 @njit(cache=True)
@@ -138,6 +144,103 @@ def build_levels(
         total += qty
         n += 1
     return n, total
+
+
+@njit(cache=True)
+def sweep_levels(
+    side, mid, volume, alpha, eps, tick, half_spread, deficit, qty, depth_sd, empty_prob, key,
+    minute, capacity, cumulative, out_prices, out_qtys,
+):  # fmt: skip
+    """A market order of ``qty`` shares walking the side :func:`build_levels` lays out with the
+    same arguments, level by level as the engine matches it, without building a book.
+
+    What :func:`build_levels` followed by an engine bulk load and market order does, fill for
+    fill and bit for bit (each level is computed, then taken, in the same order and with the
+    same arithmetic), at a fraction of the cost: no book is stored and no queue kept. Without
+    depth noise or empty levels, the cumulative depth of the levels the order will reach
+    (estimated from the closed form's x(n), a level or two beyond) is computed first, in a loop
+    the compiler vectorises, then taken level by level; past the estimate, if ever, and on a
+    noisy book, levels are computed as they are taken.
+
+    Parameters
+    ----------
+    side, mid, volume, alpha, eps, tick, half_spread, deficit, depth_sd, empty_prob, key, minute
+        As for :func:`build_levels` (``mid`` is also the reference of the loss).
+    qty : int
+        Shares to take; what the side holds within ``capacity`` levels, if less.
+    capacity : int
+        Most levels to build (a bid side holds at most p0 of them).
+    cumulative : ndarray(float64, (C,))
+        Scratch for the cumulative depth of up to C levels (C = 0: levels computed as taken).
+    out_prices, out_qtys : ndarray(int64, (F,))
+        Where each fill's price (ticks) and shares go, best level first, when F > 0; F must be
+        at least ``capacity``.
+
+    Returns
+    -------
+    (int, int, int, float, float)
+        Shares filled; levels built (the last one partly taken); fills (levels with shares);
+        the loss against ``mid``, sum of direction * q * (price - mid) over the fills in
+        currency (direction -1 for a sell, which walks the bids); and the notional, sum of
+        q * price.
+    """
+    if volume <= 0.0 or qty <= 0:
+        return 0, 0, 0, 0.0, 0.0
+    p0, offset = _grid(side, mid, tick, half_spread)
+    scale = tick / (mid * eps)
+    if side == BID:
+        capacity = min(capacity, max(p0, 0))
+        direction = -1
+    else:
+        direction = 1
+    record = out_prices.shape[0] > 0
+    below = 0
+    filled = 0
+    n = 0
+    nf = 0
+    loss = 0.0
+    notional = 0.0
+    if depth_sd == 0.0 and empty_prob == 0.0:
+        # The level whose upper edge holds qty - 1/2 shares: x(n) of the closed form.
+        reach = ((qty - 0.5 + deficit) / volume) ** (1.0 / (1.0 + alpha)) / scale - offset
+        m = min(capacity, cumulative.shape[0])
+        if reach + 3.0 < m:
+            m = max(int(reach) + 3, 1)
+        for j in range(m):
+            cumulative[j] = _cumulative(offset + j + 0.5, scale, volume, alpha, deficit)
+        while n < m and filled < qty:
+            upper = np.int64(cumulative[n])
+            level = upper - below
+            below = upper
+            if level > 0:
+                take = min(level, qty - filled)
+                price = p0 + direction * n
+                p = price * tick
+                loss += direction * take * (p - mid)
+                notional += take * p
+                filled += take
+                if record:
+                    out_prices[nf] = price
+                    out_qtys[nf] = take
+                nf += 1
+            n += 1
+    while n < capacity and filled < qty:
+        upper = cumulative_shares(offset + n + 0.5, scale, volume, alpha, deficit)
+        level = _perturb(upper - below, n, depth_sd, empty_prob, key, minute)
+        below = upper
+        if level > 0:
+            take = min(level, qty - filled)
+            price = p0 + direction * n
+            p = price * tick
+            loss += direction * take * (p - mid)
+            notional += take * p
+            filled += take
+            if record:
+                out_prices[nf] = price
+                out_qtys[nf] = take
+            nf += 1
+        n += 1
+    return filled, n, nf, loss, notional
 
 
 @njit(cache=True)

@@ -11,6 +11,12 @@ from lobsim.books.powerlaw import calibrate_epsilon
 from lobsim.errors import InputError
 
 
+def _book_error(key: str, detail: str) -> InputError:
+    """An error about field ``key`` of a BookModel: ``book.KEY`` (its key path in a scenario)
+    followed by ``detail``."""
+    return InputError(f"book.{key}{detail}", key=(key,), detail=detail)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Drought:
     """A liquidity drought: depth multiplied by ``multiplier`` in minutes first..last (1-based)."""
@@ -21,9 +27,11 @@ class Drought:
 
     def __post_init__(self) -> None:
         if not 1 <= self.first <= self.last:
-            raise InputError(f"drought: need 1 <= first <= last, got {self.first}..{self.last}")
+            detail = f": need 1 <= first <= last, got {self.first}..{self.last}"
+            raise InputError("drought" + detail, detail=detail)
         if not self.multiplier > 0:
-            raise InputError(f"drought: multiplier must be > 0, got {self.multiplier}")
+            detail = f" must be > 0, got {self.multiplier}"
+            raise InputError("drought: multiplier" + detail, key=("multiplier",), detail=detail)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,66 +101,71 @@ class BookModel:
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.alpha) or self.alpha <= -1.0:
-            raise InputError(f"book.alpha must be a finite number > -1, got {self.alpha}")
+            raise _book_error("alpha", f" must be a finite number > -1, got {self.alpha}")
         if self.epsilon is not None:
             eps = np.atleast_1d(np.asarray(self.epsilon, dtype=np.float64))
             if not np.all(np.isfinite(eps) & (eps > 0) & (eps < 1)):
-                raise InputError(
-                    f"book.epsilon must be in (0, 1) (the relative depth that holds one "
-                    f"minute's volume), got {self.epsilon}"
+                raise _book_error(
+                    "epsilon",
+                    f" must be in (0, 1) (the relative depth that holds one "
+                    f"minute's volume), got {self.epsilon}",
                 )
         if not (math.isfinite(self.target_bps) and 0 < self.target_bps < 10_000):
-            raise InputError(
-                f"book.target_bps must be in (0, 10000) (10,000 bps is the order's whole "
-                f"value), got {self.target_bps}"
+            raise _book_error(
+                "target_bps",
+                f" must be in (0, 10000) (10,000 bps is the order's whole "
+                f"value), got {self.target_bps}",
             )
         if self.tick is not None and not (math.isfinite(self.tick) and self.tick > 0):
-            raise InputError(f"book.tick must be > 0, got {self.tick}")
+            raise _book_error("tick", f" must be > 0, got {self.tick}")
         if self.levels_per_eps < 1:
-            raise InputError(f"book.levels_per_eps must be >= 1, got {self.levels_per_eps}")
+            raise _book_error("levels_per_eps", f" must be >= 1, got {self.levels_per_eps}")
         if self.half_spread < 0:
-            raise InputError(f"book.half_spread must be >= 0 ticks, got {self.half_spread}")
+            raise _book_error("half_spread", f" must be >= 0 ticks, got {self.half_spread}")
         if not 0 <= self.alpha_noise < 1 + self.alpha:
-            raise InputError(
-                f"book.alpha_noise must be in [0, 1 + alpha) = [0, {1 + self.alpha:g}) so the "
-                f"shape stays above -1, got {self.alpha_noise}"
+            raise _book_error(
+                "alpha_noise",
+                f" must be in [0, 1 + alpha) = [0, {1 + self.alpha:g}) so the "
+                f"shape stays above -1, got {self.alpha_noise}",
             )
         if self.alpha_noise_convention not in ("eps", "depth"):
-            raise InputError(
-                "book.alpha_noise_convention must be 'eps' (eps fixed) or 'depth' (the depth "
-                f"scale fixed, the paper's), got {self.alpha_noise_convention!r}"
+            raise _book_error(
+                "alpha_noise_convention",
+                " must be 'eps' (eps fixed) or 'depth' (the depth "
+                f"scale fixed, the paper's), got {self.alpha_noise_convention!r}",
             )
         if not self.depth_noise >= 0:
-            raise InputError(f"book.depth_noise must be >= 0, got {self.depth_noise}")
+            raise _book_error("depth_noise", f" must be >= 0, got {self.depth_noise}")
         if not 0 <= self.empty_prob < 1:
-            raise InputError(f"book.empty_prob must be in [0, 1), got {self.empty_prob}")
+            raise _book_error("empty_prob", f" must be in [0, 1), got {self.empty_prob}")
         if not 0 <= self.resilience <= 1:
-            raise InputError(f"book.resilience must be in [0, 1], got {self.resilience}")
+            raise _book_error("resilience", f" must be in [0, 1], got {self.resilience}")
         if not self.half_life > 0:
-            raise InputError(f"book.half_life must be > 0 minutes, got {self.half_life}")
+            raise _book_error("half_life", f" must be > 0 minutes, got {self.half_life}")
         if not 1 <= self.background_orders <= 1000:
-            raise InputError(
-                f"book.background_orders must be in [1, 1000] orders a minute, got "
-                f"{self.background_orders}"
+            raise _book_error(
+                "background_orders",
+                f" must be in [1, 1000] orders a minute, got {self.background_orders}",
             )
         if self.max_levels < 2:
-            raise InputError(f"book.max_levels must be >= 2, got {self.max_levels}")
+            raise _book_error("max_levels", f" must be >= 2, got {self.max_levels}")
         if self.tick is None and self.levels_per_eps > self.max_levels:
-            raise InputError(
-                f"book.levels_per_eps = {self.levels_per_eps} is more than book.max_levels = "
+            raise _book_error(
+                "levels_per_eps",
+                f" = {self.levels_per_eps} is more than book.max_levels = "
                 f"{self.max_levels}: the walk of one minute's volume would need more levels "
-                "than a book holds; lower levels_per_eps or raise max_levels"
+                "than a book holds; lower levels_per_eps or raise max_levels",
             )
 
     def epsilons(self, n_stocks: int) -> np.ndarray:
         """ndarray(float64, (N,)): eps per stock; an error if it still needs calibration."""
         if self.epsilon is None:
-            raise InputError("book.epsilon is not set: calibrate it first (BookModel.calibrated)")
+            raise _book_error("epsilon", " is not set: calibrate it first (BookModel.calibrated)")
         eps = np.asarray(self.epsilon, dtype=np.float64)
         if eps.ndim == 0:
             return np.full(n_stocks, float(eps))
         if eps.shape != (n_stocks,):
-            raise InputError(f"book.epsilon has {eps.size} values for {n_stocks} stocks")
+            raise _book_error("epsilon", f" has {eps.size} values for {n_stocks} stocks")
         return eps.copy()
 
     def calibrated(
@@ -183,10 +196,11 @@ class BookModel:
         if not np.all(eps < 1):
             i = int(np.flatnonzero(~(eps < 1))[0])
             name = tickers[i] if tickers is not None else f"stock column {i}"
-            raise InputError(
-                f"book.target_bps = {self.target_bps} needs eps = {eps[i]:.3g} for {name}: one "
+            raise _book_error(
+                "target_bps",
+                f" = {self.target_bps} needs eps = {eps[i]:.3g} for {name}: one "
                 "minute's volume would move the price by more than 100%; lower target_bps or "
-                "the parent order"
+                "the parent order",
             )
         return replace(self, epsilon=tuple(float(e) for e in eps))
 

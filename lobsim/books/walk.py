@@ -1,7 +1,10 @@
 """Market orders sent through the engine against freshly built power-law books.
 
-These expose the simulator's own path (lay out the levels, bulk-load them into an engine book,
-walk them with a market order) so that users and tests can hold it against the closed form.
+These lay out the levels, bulk-load them into an engine book and walk them with a market
+order, so that users and tests can hold the engine's walk against the closed form. The
+simulator walks the same levels without the book (:func:`lobsim.books.kernels.sweep_levels`)
+and charges each child order, bit for bit, what :func:`walk_costs_in_minute` charges it (the
+tests and ``lobsim bench simulate`` check so).
 """
 
 from __future__ import annotations

@@ -14,15 +14,21 @@ import argparse
 import itertools
 import os
 import time
+import typing
 import warnings
 
-import numpy as np
-
+from lobsim._constants import SynthPreset, VolumeMode
 from lobsim.errors import InputError
-from lobsim.market.loaders import load_bars, save_panel
-from lobsim.market.panel import MarketPanel
-from lobsim.market.synth import SYNTH_PRESETS, VOLUME_MODES, synthesize_market
-from lobsim.market.validate import DataWarning, MissingMinutesWarning, ShortDayWarning
+
+if typing.TYPE_CHECKING:
+    import numpy as np
+
+    from lobsim.market.panel import MarketPanel
+
+# The parser is built from these names alone: the market's modules (NumPy, Numba, pandas,
+# pyarrow) are imported by the action that runs, so that `lobsim data --help` stays fast.
+_VOLUME_MODES = typing.get_args(VolumeMode)
+_PRESETS = typing.get_args(SynthPreset)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,11 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--minutes", type=int, default=390, help="minutes per day (390)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (0)")
     synth.add_argument(
-        "--volume-mode", choices=list(VOLUME_MODES), default="stochastic", help="(stochastic)"
+        "--volume-mode", choices=list(_VOLUME_MODES), default="stochastic", help="(stochastic)"
     )
     synth.add_argument(
         "--preset",
-        choices=list(SYNTH_PRESETS),
+        choices=list(_PRESETS),
         default="default",
         help="calibration: default (S&P 100-like) or thin (small caps, minutes without trades)",
     )
@@ -90,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stats.add_argument("--stocks", type=int, default=20, help="with --synthetic (20)")
     stats.add_argument("--days", type=int, default=60, help="with --synthetic (60)")
     stats.add_argument("--seed", type=int, default=0, help="with --synthetic (0)")
-    stats.add_argument("--preset", choices=list(SYNTH_PRESETS), default="default",
+    stats.add_argument("--preset", choices=list(_PRESETS), default="default",
                        help="with --synthetic (default)")  # fmt: skip
     stats.add_argument("--ticker", help="FILE is a headerless vendor file of this ticker")
     replay = actions.add_parser(
@@ -139,13 +145,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    from lobsim.market import SYNTH_PRESETS, load_bars, synthesize_market
     from lobsim.market.stats import format_facts, stylised_facts
 
     if args.synthetic == (args.file is not None):
         raise InputError("data stats: give FILE or --synthetic (one of them)")
     if args.synthetic:
-        from lobsim.market import synthesize_market
-
         panel = synthesize_market(args.stocks, args.days, seed=args.seed,
                                   params=SYNTH_PRESETS[args.preset])  # fmt: skip
         name = f"synthetic market ({args.preset}, seed {args.seed})"
@@ -225,6 +230,8 @@ def _count(n: int, noun: str) -> str:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from lobsim.market import SYNTH_PRESETS, save_panel, synthesize_market
+
     started = time.perf_counter()
     panel = synthesize_market(
         args.stocks,
@@ -246,6 +253,11 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lobsim.market import load_bars
+    from lobsim.market.validate import DataWarning, MissingMinutesWarning, ShortDayWarning
+
     session = None
     if args.session is not None:
         parts = args.session.split("-")
@@ -303,6 +315,8 @@ def _check(args: argparse.Namespace) -> int:
 def date_gaps(dates: np.ndarray, longest_ok: int = 3) -> list[str]:
     """'no data FIRST..LAST (N business days)' for each run of missing business days longer
     than ``longest_ok`` between consecutive ``dates`` (holidays are not known: they count)."""
+    import numpy as np
+
     gaps = []
     for before, after in itertools.pairwise(dates):
         missing = int(np.busday_count(before + 1, after))

@@ -71,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from lobsim import rundir
     from lobsim.run import run_scenario
     from lobsim.run.assemble import format_headline, unfilled_warnings
     from lobsim.scenario import load_scenario
@@ -99,13 +100,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"lobsim run: {warning}", file=sys.stderr)
     if not args.quiet:
         total = result.manifest["timings"].get("total_s", 0.0)
-        plots = sorted(p.name for p in (result.out / "plots").glob("*.png"))
+        plots = sorted(p.name for p in (result.out / rundir.PLOTS).glob("*.png"))
+        files = (*rundir.TABLES, rundir.SUMMARY_CSV, rundir.SUMMARY_MD, rundir.MANIFEST)
         lines = [
             f"{scenario.run.name}: {result.ran + result.reused} tasks ({result.reused} reused) "
             f"in {total:.1f} s; results in {result.out}/",
-            "  episodes.parquet, decisions.parquet, hindsight.parquet, summary.csv, summary.md, "
-            "manifest.json, "
-            f"plots/ ({len(plots)} PNG)",
+            f"  {', '.join(files)}, {rundir.PLOTS}/ ({len(plots)} PNG)",
             "",
             "mean daily cost per stock (temporary + permanent impact"
             + (", + unfilled penalty):" if (result.headline["unfilled"] > 0).any() else "):"),

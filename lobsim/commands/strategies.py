@@ -6,9 +6,7 @@ import argparse
 import inspect
 import tomllib
 
-from lobsim.check import check_strategy
 from lobsim.errors import InputError
-from lobsim.plugins import load_strategy, options, registered, summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +42,9 @@ def _options(pairs: list[str]) -> dict[str, object]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from lobsim.check import check_strategy
+    from lobsim.plugins import load_strategy, options, registered, summary
+
     if args.check:
         report = check_strategy(args.check, options=_options(args.option))
         print(report)

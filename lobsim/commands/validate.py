@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from lobsim.run.plan import build_plan
-from lobsim.scenario import expand_sweep, load_scenario, resolve_strategies
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="the scenario file (TOML)")
@@ -36,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from lobsim.scenario import expand_sweep, load_scenario, resolve_strategies
+
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     variants = expand_sweep(scenario)
     if args.no_data:
@@ -79,6 +78,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _check_as_a_run(scenario) -> list[str]:
     """What ``lobsim run`` checks before it starts; lines saying what the market file held."""
+    from lobsim.run.plan import build_plan
+
     plan = build_plan(scenario, ".")  # writes nothing
     lines = [f"checked as a run: {len(plan.tasks)} tasks (variant x fold)"]
     if scenario.market.source == "lobster":

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-# Book sides: index of the side axis of the level arrays.
-BID = 0
-ASK = 1
-
-# Taker directions, as stored in a fill's ``side`` (same values as lobsim.strategy.BUY/SELL).
-BUY = 1
-SELL = -1
+# Book sides (index of the side axis of the level arrays) and taker directions (a fill's
+# ``side``), defined in lobsim._constants.
+from lobsim._constants import ASK as ASK
+from lobsim._constants import BID as BID
+from lobsim._constants import BUY as BUY
+from lobsim._constants import SELL as SELL
 
 # maker_id of bulk-loaded (anonymous) depth. Own order ids are >= 0.
 BULK_ID = -1

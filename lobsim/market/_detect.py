@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lobsim.errors import DataError
+from lobsim.market._time import MINUTES_PER_DAY, NS_PER_MINUTE
 
 
 def option(name: str, value: str) -> str:
@@ -25,8 +26,6 @@ def option(name: str, value: str) -> str:
     )
 
 
-NS_PER_MINUTE = 60_000_000_000
-MINUTES_PER_DAY = 24 * 60
 JUMP = 3.0  # how much bigger one reading's opening jump must be than the other's
 
 

@@ -58,7 +58,8 @@ def walk_forward_folds(
     ------
     InputError
         If the data is too short for the folds asked for (the message says how many days they
-        need), or an argument is not a positive int.
+        need; ``key`` is () and ``detail`` the message after ``walk_forward_folds``), or an
+        argument is not a positive int (``key`` is the argument's name).
     """
     for name, value in (
         ("n_days", n_days),
@@ -74,10 +75,11 @@ def walk_forward_folds(
     wanted = fits if count is None else count
     needed = (max(wanted, 1) - 1) * step_days + span
     if wanted == 0 or wanted > fits:
-        raise InputError(
-            f"walk_forward_folds: {max(wanted, 1)} fold(s) of {train_days} train + {test_days} "
-            f"test days, stepping {step_days}, need {needed} days; the data has {n_days}"
+        detail = (
+            f": {max(wanted, 1)} fold(s) of {train_days} train + {test_days} test days, "
+            f"stepping {step_days}, need {needed} days; the data has {n_days}"
         )
+        raise InputError("walk_forward_folds" + detail, detail=detail)
     return [
         Fold(
             index=k,
@@ -90,4 +92,5 @@ def walk_forward_folds(
 
 def _check_positive(name: str, value: int, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InputError(f"walk_forward_folds: {name} must be an int >= {minimum}, got {value!r}")
+        detail = f" must be an int >= {minimum}, got {value!r}"
+        raise InputError(f"walk_forward_folds: {name}{detail}", key=(name,), detail=detail)

@@ -13,38 +13,29 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from lobsim._atomic import atomic_dir, atomic_file
 from lobsim.errors import InputError
 from lobsim.market._detect import Assumptions
 from lobsim.market._readers import (
-    LONG_COLUMNS,
     META_KEY,
     PARQUET_SUFFIXES,
     PARTITION,
-    canonical,
     parquet_meta,
     read_source,
 )
-from lobsim.market.panel import (
-    DEFAULT_SESSION,
-    DEFAULT_TIMEZONE,
-    MarketPanel,
-    check_timezone,
-    parse_clock,
-)
-from lobsim.market.validate import Bars, build_panel, merge_bars, table_to_bars
+from lobsim.market._time import DEFAULT_SESSION, DEFAULT_TIMEZONE, check_timezone, parse_clock
+from lobsim.market.panel import MarketPanel, build_panel
+from lobsim.market.validate import Bars, merge_bars
 
 PathArg = str | os.PathLike[str]
 
@@ -222,45 +213,6 @@ def save_panel(panel: MarketPanel, path: PathArg, *, format: str | None = None) 
         _write_file(path, lambda tmp: pa_csv.write_csv(_long_table(panel, as_text=True), tmp))
 
 
-def frame_to_panel(
-    frame: pd.DataFrame,
-    *,
-    tz: str | None = None,
-    exchange_tz: str = DEFAULT_TIMEZONE,
-    session: tuple[str, str] = DEFAULT_SESSION,
-    stamp: str = "end",
-    sort: bool = False,
-    min_minutes: int | None = None,
-    name: str = "DataFrame",
-) -> MarketPanel:
-    """:meth:`MarketPanel.from_frame`: a long DataFrame through the checks of load_bars."""
-    if tz is not None:
-        check_timezone(tz, "tz")
-    check_timezone(exchange_tz, "exchange_tz")
-    names = canonical([str(c) for c in frame.columns], name, LONG_COLUMNS)
-    arrays = {}
-    for canon, original in names.items():
-        series = frame.iloc[:, original]
-        if canon not in ("ticker", "timestamp") and isinstance(series.dtype, np.dtype):
-            arrays[canon] = pa.array(series.to_numpy())  # NaN stays NaN, not null
-            continue
-        try:
-            arrays[canon] = pa.array(series)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays[canon] = pa.array(series.astype("str"))
-    bars = table_to_bars(pa.table(arrays), name, tz=tz, ticker=None)
-    panel, _, _ = build_panel(
-        bars,
-        exchange_tz=exchange_tz,
-        session=session,
-        stamp=stamp,
-        sort=sort,
-        min_minutes=min_minutes,
-        name=name,
-    )
-    return panel
-
-
 def _zone_note(bars: Bars, tz: str | None, zone: str) -> str:
     if not bars.naive:
         return "timestamps carry their zone offset"
@@ -327,12 +279,8 @@ def _write_file(path: Path, write: Callable[[str], None]) -> None:
     if path.is_dir():
         raise InputError(f"{path}: is a directory; expected a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         write(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_directory(path: Path, write: Callable[[Path], None]) -> None:
@@ -346,18 +294,5 @@ def _write_directory(path: Path, write: Callable[[Path], None]) -> None:
                 f"(it holds {sorted(foreign)[:3]})"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    old = path.with_name(f".{path.name}.{uuid.uuid4().hex}.old")
-    tmp.mkdir()
-    try:
+    with atomic_dir(path) as tmp:
         write(tmp)
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-    except BaseException:
-        if old.exists() and not path.exists():
-            old.rename(path)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)

@@ -1,45 +1,30 @@
-"""The market panel: minute bars of N stocks over D days in the layout the kernels want."""
+"""The market panel: minute bars of N stocks over D days in the layout the kernels want.
+
+:func:`build_panel` makes one of bars that :mod:`lobsim.market.validate` has checked and laid
+out; :func:`lobsim.load_bars` and :meth:`MarketPanel.from_frame` both go through it.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
-import zoneinfo
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lobsim.errors import InputError
-
-DEFAULT_TIMEZONE = "America/New_York"
-DEFAULT_SESSION = ("09:30", "16:00")
-
-_NS_PER_MINUTE = 60_000_000_000
-
-
-def parse_clock(value: str, name: str) -> int:
-    """Minutes after midnight of an ``"HH:MM"`` string; an InputError naming ``name`` if not."""
-    try:
-        clock = _dt.time.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a time 'HH:MM', got {value!r}") from None
-    if clock.second or clock.microsecond or clock.tzinfo is not None:
-        raise InputError(f"{name}: expected a whole minute 'HH:MM' without zone, got {value!r}")
-    return clock.hour * 60 + clock.minute
-
-
-def check_timezone(value: str, name: str) -> str:
-    """``value`` if it names an IANA time zone, else an InputError naming ``name``."""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (TypeError, ValueError, zoneinfo.ZoneInfoNotFoundError):
-        raise InputError(
-            f"{name}: unknown time zone {value!r} (expected an IANA name such as "
-            f"'America/New_York' or 'UTC')"
-        ) from None
-    return value
+from lobsim.market._readers import LONG_COLUMNS, canonical
+from lobsim.market._time import (
+    DEFAULT_SESSION,
+    DEFAULT_TIMEZONE,
+    MINUTES_PER_DAY,
+    NS_PER_MINUTE,
+    check_timezone,
+    parse_clock,
+)
+from lobsim.market.validate import Bars, grid_bars, table_to_bars
 
 
 class MarketPanel:
@@ -111,7 +96,7 @@ class MarketPanel:
         if np.any(dates[1:] <= dates[:-1]):
             raise InputError("dates: must be strictly increasing")
         open_minute = parse_clock(session_open, "session_open")
-        if open_minute + price.shape[1] > 24 * 60:
+        if open_minute + price.shape[1] > MINUTES_PER_DAY:
             raise InputError(
                 f"session_open: {session_open} plus {price.shape[1]} minutes passes midnight"
             )
@@ -194,8 +179,8 @@ class MarketPanel:
 
     def bar_times(self) -> pd.DatetimeIndex:
         """Timestamps of the D * M bars (day-major), bar ends, in the exchange's time zone."""
-        open_ns = parse_clock(self.session_open, "session_open") * _NS_PER_MINUTE
-        ends = np.arange(1, self.n_minutes + 1, dtype=np.int64) * _NS_PER_MINUTE + open_ns
+        open_ns = parse_clock(self.session_open, "session_open") * NS_PER_MINUTE
+        ends = np.arange(1, self.n_minutes + 1, dtype=np.int64) * NS_PER_MINUTE + open_ns
         wall = self.dates.astype("datetime64[ns]").astype(np.int64)[:, None] + ends[None, :]
         return pd.DatetimeIndex(wall.reshape(-1).view("datetime64[ns]")).tz_localize(self.timezone)
 
@@ -217,7 +202,18 @@ class MarketPanel:
         )
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, **options: Any) -> MarketPanel:
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        tz: str | None = None,
+        exchange_tz: str = DEFAULT_TIMEZONE,
+        session: tuple[str, str] = DEFAULT_SESSION,
+        stamp: str = "end",
+        sort: bool = False,
+        min_minutes: int | None = None,
+        name: str = "DataFrame",
+    ) -> MarketPanel:
         """Build a panel from a long DataFrame, with the checks and options of ``load_bars``.
 
         ``frame`` has columns ``timestamp``, ``ticker``, ``close``, ``volume`` (optional
@@ -225,9 +221,31 @@ class MarketPanel:
         :func:`lobsim.load_bars` for ``tz``, ``exchange_tz``, ``session``, ``stamp``, ``sort``,
         ``min_minutes`` and ``name``.
         """
-        from lobsim.market.loaders import frame_to_panel
-
-        return frame_to_panel(frame, **options)
+        if tz is not None:
+            check_timezone(tz, "tz")
+        check_timezone(exchange_tz, "exchange_tz")
+        names = canonical([str(c) for c in frame.columns], name, LONG_COLUMNS)
+        arrays = {}
+        for canon, original in names.items():
+            series = frame.iloc[:, original]
+            if canon not in ("ticker", "timestamp") and isinstance(series.dtype, np.dtype):
+                arrays[canon] = pa.array(series.to_numpy())  # NaN stays NaN, not null
+                continue
+            try:
+                arrays[canon] = pa.array(series)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arrays[canon] = pa.array(series.astype("str"))
+        bars = table_to_bars(pa.table(arrays), name, tz=tz, ticker=None)
+        panel, _, _ = build_panel(
+            bars,
+            exchange_tz=exchange_tz,
+            session=session,
+            stamp=stamp,
+            sort=sort,
+            min_minutes=min_minutes,
+            name=name,
+        )
+        return panel
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MarketPanel):
@@ -249,6 +267,42 @@ class MarketPanel:
             f"minutes, {self.dates[0]}..{self.dates[-1]}, session {'-'.join(self.session)} "
             f"{self.timezone})"
         )
+
+
+def build_panel(
+    bars: Bars,
+    *,
+    exchange_tz: str,
+    session: tuple[str, str],
+    stamp: str | None,
+    sort: bool,
+    min_minutes: int | None,
+    name: str,
+    zone_assumed: bool = False,
+) -> tuple[MarketPanel, str, str]:
+    """The panel of checked ``bars`` (:func:`lobsim.market.validate.grid_bars` says how they
+    are checked and laid out, and what the arguments mean), the stamping ("start" or "end")
+    and how it was decided."""
+    price, volume, dates, stamp, how = grid_bars(
+        bars,
+        exchange_tz=exchange_tz,
+        session=session,
+        stamp=stamp,
+        sort=sort,
+        min_minutes=min_minutes,
+        name=name,
+        zone_assumed=zone_assumed,
+    )
+    panel = MarketPanel(
+        price,
+        volume,
+        bars.tickers,
+        dates,
+        session_open=session[0],
+        timezone=exchange_tz,
+        validate=False,
+    )
+    return panel, stamp, how
 
 
 def _check_values(price: np.ndarray, volume: np.ndarray) -> None:

@@ -209,9 +209,9 @@ class SynthParams:
                 for v in values
             )
             if not numbers or not all(math.isfinite(v) for v in values):
-                raise InputError(f"SynthParams.{f.name}: expected finite numbers, got {value!r}")
+                raise _field_error(f.name, f": expected finite numbers, got {value!r}")
             if isinstance(value, tuple) and (len(value) != 2 or value[0] > value[1]):
-                raise InputError(f"SynthParams.{f.name}: expected (low, high), got {value!r}")
+                raise _field_error(f.name, f": expected (low, high), got {value!r}")
         _require(self, "adv_range", self.adv_range[0] > 0, "> 0")
         _require(self, "price_range", self.price_range[0] > 0, "> 0")
         rho = self.price_adv_correlation
@@ -238,9 +238,15 @@ class SynthParams:
             _require(self, name, getattr(self, name) > 0, "> 0")
 
 
+def _field_error(name: str, detail: str) -> InputError:
+    """An error about field ``name`` of a SynthParams: ``SynthParams.NAME`` followed by
+    ``detail`` (``": expected > 0, got 0.0"``)."""
+    return InputError(f"SynthParams.{name}{detail}", key=(name,), detail=detail)
+
+
 def _require(params: SynthParams, name: str, ok: bool, expected: str) -> None:
     if not ok:
-        raise InputError(f"SynthParams.{name}: expected {expected}, got {getattr(params, name)!r}")
+        raise _field_error(name, f": expected {expected}, got {getattr(params, name)!r}")
 
 
 SYNTH_PRESETS: dict[str, SynthParams] = {

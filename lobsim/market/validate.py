@@ -22,11 +22,9 @@ import pyarrow.compute as pc
 from lobsim.errors import DataError, InputError
 from lobsim.market._detect import check_zone, detect_stamp
 from lobsim.market._kernels import fill_forward_nb, first_order_problem_nb, scatter_bars_nb
-from lobsim.market.panel import MarketPanel, parse_clock
+from lobsim.market._time import NS_PER_DAY, NS_PER_MINUTE, parse_clock
 
 PRICE_COLUMNS = ("close", "open", "high", "low")
-NS_PER_MINUTE = 60_000_000_000
-NS_PER_DAY = 24 * 60 * NS_PER_MINUTE
 _ZONE_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 
 
@@ -349,7 +347,7 @@ def _cast(col: pa.ChunkedArray, target: pa.DataType, file: str, name: str, what:
     raise BarDataError(file, f"{what}: {col[lo].as_py()!r}", row=lo + 1, column=name)
 
 
-def build_panel(
+def grid_bars(
     bars: Bars,
     *,
     exchange_tz: str,
@@ -359,13 +357,15 @@ def build_panel(
     min_minutes: int | None,
     name: str,
     zone_assumed: bool = False,
-) -> tuple[MarketPanel, str, str]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
     """Check the rows, keep the regular session, drop short days, fill missing minutes.
 
-    Returns the panel, the stamping ("start" or "end") and how it was decided: given, or
-    detected from the data when ``stamp`` is None (:func:`detect_stamp`). ``zone_assumed``:
-    naive timestamps were read as exchange time without being told, checked by
-    :func:`check_zone`.
+    Returns the arrays of a panel (:func:`lobsim.market.panel.build_panel` makes it): price and
+    volume, ndarray(float64, (D, M, N)) with the stocks of ``bars.tickers``, and the dates,
+    ndarray(datetime64[D], (D,)); then the stamping ("start" or "end") and how it was decided:
+    given, or detected from the data when ``stamp`` is None (:func:`detect_stamp`).
+    ``zone_assumed``: naive timestamps were read as exchange time without being told, checked
+    by :func:`check_zone`.
 
     A day is dropped (ShortDayWarning) when some stock has fewer than ``min_minutes`` bars on
     it (default: 90% of the session). Missing minutes of the days kept get volume 0 and the
@@ -446,7 +446,7 @@ def build_panel(
                 f"{min_minutes} of {n_minutes} bars: {listed}",
                 dates=dropped,
             ),
-            stacklevel=3,
+            stacklevel=4,  # the caller of load_bars or MarketPanel.from_frame
         )
         renumber = np.full(len(days) + 1, -1, dtype=np.int64)  # last entry: day -1 stays -1
         renumber[np.flatnonzero(~short)] = np.arange(np.count_nonzero(~short))
@@ -479,18 +479,9 @@ def build_panel(
                 filled=filled,
                 cells=price.size,
             ),
-            stacklevel=3,
+            stacklevel=4,  # the caller of load_bars or MarketPanel.from_frame
         )
-    panel = MarketPanel(
-        price,
-        volume,
-        bars.tickers,
-        dates,
-        session_open=session[0],
-        timezone=exchange_tz,
-        validate=False,
-    )
-    return panel, stamp, how
+    return price, volume, dates, stamp, how
 
 
 def _short_days(

@@ -14,57 +14,52 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lobsim.errors import InputError
+from lobsim.rundir import (
+    DECISIONS,
+    DECISIONS_SCHEMA,
+    EPISODES,
+    EPISODES_SCHEMA,
+    HINDSIGHT,
+    HINDSIGHT_SCHEMA,
+    MANIFEST,
+    may_be_nan,
+)
 
-MANIFEST = "manifest.json"
-EPISODES = "episodes.parquet"
-DECISIONS = "decisions.parquet"
-HINDSIGHT = "hindsight.parquet"  # runs before the yardstick have none
-
-# Columns the report reads; the files may hold more.
-EPISODE_COLUMNS = {
-    "variant": "label",
-    "variant_id": "label",
-    "fold": "int",
-    "strategy": "label",
-    "stock": "label",
-    "day": "date",
-    "shares": "number",
-    "unfilled": "number",
-    "arrival_price": "number",
-    "day_volume": "number",
-    "temporary_cost": "number",
-    "permanent_cost": "number",
-    "timing_cost": "number",
-    "shortfall": "number",
-    "cost": "number",
-}
+# Columns the report reads (their types: the run contract's schemas); the files may hold more.
+EPISODE_COLUMNS = (
+    "variant",
+    "variant_id",
+    "fold",
+    "strategy",
+    "stock",
+    "day",
+    "shares",
+    "unfilled",
+    "arrival_price",
+    "day_volume",
+    "temporary_cost",
+    "permanent_cost",
+    "timing_cost",
+    "shortfall",
+    "cost",
+)
 # Read when present: runs written before unfilled shares were charged, or before limit orders,
 # have none (zeros).
-OPTIONAL_EPISODE_COLUMNS = {
-    "opportunity_cost": "number",
-    "penalty_cost": "number",
-    "posted_shares": "number",
-    "passive_shares": "number",
-}
-HINDSIGHT_COLUMNS = {
-    "variant_id": "label",
-    "fold": "int",
-    "stock": "label",
-    "day": "date",
-    "hindsight_cost": "number or NaN",  # NaN where the yardstick is not defined
-}
-DECISION_COLUMNS = {
-    "variant_id": "label",
-    "fold": "int",
-    "strategy": "label",
-    "stock": "label",
-    "decision": "int",
-    "minute": "int",
-    "inventory": "number",
-    "child_cost": "number",
-}
+OPTIONAL_EPISODE_COLUMNS = ("opportunity_cost", "penalty_cost", "posted_shares", "passive_shares")
+HINDSIGHT_COLUMNS = ("variant_id", "fold", "stock", "day", "hindsight_cost")
+DECISION_COLUMNS = (
+    "variant_id",
+    "fold",
+    "strategy",
+    "stock",
+    "decision",
+    "minute",
+    "inventory",
+    "child_cost",
+)
 
 
 class ReportError(InputError):
@@ -158,14 +153,16 @@ def load_run(run_dir: str | Path) -> RunResults:
         )
     manifest = _read_manifest(path / MANIFEST)
     strategies, baselines, variants, sweep_paths = _manifest_fields(manifest, path / MANIFEST)
-    episodes = _read_parquet(path / EPISODES, EPISODE_COLUMNS, OPTIONAL_EPISODE_COLUMNS)
-    decisions = _read_parquet(path / DECISIONS, DECISION_COLUMNS)
+    episodes = _read_parquet(
+        path / EPISODES, EPISODES_SCHEMA, EPISODE_COLUMNS, OPTIONAL_EPISODE_COLUMNS
+    )
+    decisions = _read_parquet(path / DECISIONS, DECISIONS_SCHEMA, DECISION_COLUMNS)
     _check_episodes(episodes, strategies, variants, path / EPISODES)
     _check_decisions(decisions, episodes, path / DECISIONS)
     episodes["value_traded"] = episodes["shares"] * episodes["arrival_price"]
     hindsight = None
     if (path / HINDSIGHT).is_file():
-        hindsight = _read_parquet(path / HINDSIGHT, HINDSIGHT_COLUMNS)
+        hindsight = _read_parquet(path / HINDSIGHT, HINDSIGHT_SCHEMA, HINDSIGHT_COLUMNS)
     return RunResults(
         path=path,
         manifest=manifest,
@@ -263,12 +260,15 @@ def parse_label(label: str, paths: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _read_parquet(
-    file: Path, columns: dict[str, str], optional: dict[str, str] | None = None
+    file: Path,
+    schema: pa.Schema,
+    columns: tuple[str, ...],
+    optional: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """The ``columns`` of ``file``, checked, and those of ``optional`` it has (zeros if not)."""
+    """The ``columns`` of ``file`` and those of ``optional`` it has (zeros if not), each checked
+    and cast to its type in ``schema``."""
     import pyarrow.parquet as pq
 
-    optional = optional or {}
     try:
         names = pq.read_schema(file).names
         absent = [c for c in columns if c not in names]
@@ -277,44 +277,63 @@ def _read_parquet(
                 f"{file}: missing column(s) {', '.join(absent)}; "
                 f"expected the run contract's columns {', '.join(columns)}"
             )
-        present = {c: kind for c, kind in optional.items() if c in names}
-        frame = pd.read_parquet(file, columns=[*columns, *present])
+        present = [c for c in optional if c in names]
+        table = pq.read_table(file, columns=[*columns, *present])
     except ReportError:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types on a corrupt file
         raise ReportError(f"{file}: cannot be read as Parquet ({exc})") from None
-    for column, kind in {**columns, **present}.items():
-        frame[column] = _coerce(frame[column], kind, file, column)
-    for column in optional.keys() - present.keys():
-        frame[column] = 0.0
-    return frame
+    arrays = {c: _conform(table.column(c), schema.field(c), file) for c in (*columns, *present)}
+    for c in optional:
+        if c not in arrays:
+            arrays[c] = pa.nulls(table.num_rows, schema.field(c).type).fill_null(0)
+    return pa.table(arrays).to_pandas()
 
 
-def _coerce(values: pd.Series, kind: str, file: Path, column: str) -> pd.Series:
-    def bad(what: str, row: int) -> ReportError:
-        return ReportError(f"{file}: row {row}, column {column!r}: {what}")
+def _conform(values: pa.ChunkedArray, want: pa.Field, file: Path) -> pa.ChunkedArray:
+    """``values`` as the schema's type ``want.type``, refused with the row and the column where
+    they cannot be: labels (text; numbers read as text) must be present, days timestamps,
+    numbers finite (NaN where ``want`` allows it), whole where the type is an integer."""
 
-    if kind == "label":
-        if values.isna().any():
-            raise bad("missing value", int(np.flatnonzero(values.isna().to_numpy())[0]))
-        return values.astype(str)
-    if kind == "date":
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            raise bad(f"expected dates, got dtype {values.dtype}", 0)
-        return values
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        raise bad(f"expected numbers, got dtype {values.dtype}", 0)
-    array = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = np.isfinite(array) | (np.isnan(array) if kind == "number or NaN" else False)
+    def bad(what: str, row: int = 0) -> ReportError:
+        return ReportError(f"{file}: row {row}, column {want.name!r}: {what}")
+
+    kind = values.type
+    if pa.types.is_string(want.type) or pa.types.is_large_string(want.type):
+        if values.null_count:
+            raise bad("missing value", _first(values.is_null()))
+        try:
+            return values.cast(want.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise bad(f"expected text, got dtype {kind}") from None
+    if pa.types.is_timestamp(want.type):
+        if not pa.types.is_timestamp(kind):
+            raise bad(f"expected dates, got dtype {kind}")
+        try:
+            return values.cast(want.type)
+        except pa.ArrowInvalid as exc:
+            raise bad(f"expected dates, to the {want.type.unit} at the finest ({exc})") from None
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        raise bad(f"expected numbers, got dtype {kind}")
+    array = values.to_numpy().astype(np.float64)  # nulls read as NaN
+    finite = np.isfinite(array) | (np.isnan(array) if may_be_nan(want) else False)
     if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
+        row = _first(~finite)
         raise bad(f"expected a finite number, got {array[row]}", row)
-    if kind == "int":
-        if np.any(array != np.round(array)):
-            row = int(np.flatnonzero(array != np.round(array))[0])
-            raise bad(f"expected a whole number, got {array[row]}", row)
-        return values.astype(np.int64)
-    return values.astype(np.float64)
+    if pa.types.is_floating(want.type):
+        return values.cast(want.type, safe=False)  # integers past 2**53 round, as floats do
+    wrong = (array != np.round(array)) | (np.abs(array) >= 2.0**63)
+    if wrong.any():
+        row = _first(wrong)
+        raise bad(f"expected a whole number ({want.type}), got {array[row]}", row)
+    return values.cast(want.type)
+
+
+def _first(mask) -> int:
+    """The first row where ``mask`` (a boolean NumPy or Arrow array) holds."""
+    if not isinstance(mask, np.ndarray):
+        mask = mask.to_numpy(zero_copy_only=False)
+    return int(np.flatnonzero(mask)[0])
 
 
 def _check_episodes(

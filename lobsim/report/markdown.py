@@ -14,7 +14,13 @@ import pandas as pd
 
 from lobsim.report.basket import basket_table, hindsight_gap, model_frontiers
 from lobsim.report.load import RunResults
-from lobsim.report.tables import ALL_FOLDS, UNIVERSE, comparison_pairs, savings_columns
+from lobsim.report.tables import (
+    ALL_FOLDS,
+    UNIVERSE,
+    comparison_pairs,
+    headline_pairs,
+    savings_columns,
+)
 
 # Past this many stocks, the ranking table shows the top and bottom TOP_N and the median.
 TOP_N = 10
@@ -122,8 +128,7 @@ def _variant_sections(
         lines += _basket_section(run, variant_id, level)
     lines += _fold_sections(run, universe, pairs, level)
     stock_rows = rows[(rows["scope"] != UNIVERSE) & (rows["fold"] == ALL_FOLDS)]
-    headline = [p for p in pairs if p[0] not in run.baselines] or pairs
-    for strategy, baseline in headline:
+    for strategy, baseline in headline_pairs(run.strategies, run.baselines):
         lines += _ranking(stock_rows, strategy, baseline, level)
     if every_stock:  # a sweep's per-stock figures would swamp the page; summary.csv has them
         lines += _per_stock(run, stock_rows, level)

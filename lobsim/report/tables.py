@@ -212,3 +212,13 @@ def comparison_pairs(
     pairs = [(s, b) for b in baselines for s in strategies if s not in baselines]
     pairs += [(s, b) for i, b in enumerate(baselines) for s in baselines[:i]]
     return pairs
+
+
+def headline_pairs(
+    strategies: tuple[str, ...], baselines: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The pairs the report ranks stocks by and plots savings of: every strategy that is not a
+    baseline against each baseline, or, when every strategy is one, all
+    :func:`comparison_pairs`."""
+    pairs = comparison_pairs(strategies, baselines)
+    return [p for p in pairs if p[0] not in baselines] or pairs

@@ -22,32 +22,24 @@ so ``lobsim report DIR`` re-renders them at any time):
   daily cost against each swept key, one line per strategy (``plots/sweep.png`` against the
   variant labels when they cannot be parsed into the keys' values).
 
-Writing is atomic per file and all-or-nothing for the whole: everything is rendered into a
-temporary directory inside DIR first, then moved into place; a failure leaves the previous
-report (if any) untouched.
+Writing is atomic per file and all-or-nothing for the whole (:mod:`lobsim._atomic`): every
+file is rendered into a temporary inside DIR first, and the three are moved into place only
+once all are rendered; a failure leaves the previous report (if any) untouched.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import contextlib
 from pathlib import Path
 
 import pandas as pd
 
+from lobsim._atomic import atomic_dir, atomic_file
 from lobsim.report.load import RunResults, load_run
 from lobsim.report.markdown import render_markdown
-from lobsim.report.tables import (
-    ALL_FOLDS,
-    UNIVERSE,
-    comparison_pairs,
-    summary_table,
-)
+from lobsim.report.tables import ALL_FOLDS, UNIVERSE, headline_pairs, summary_table
+from lobsim.rundir import PLOTS, SUMMARY_CSV, SUMMARY_MD
 
-SUMMARY_CSV = "summary.csv"
-SUMMARY_MD = "summary.md"
-PLOTS = "plots"
 # File name -> title used in summary.md.
 VARIANT_PLOTS = {
     "cost_by_fold.png": "Mean daily cost per fold",
@@ -85,41 +77,29 @@ def write_report(run_dir: str | Path) -> list[Path]:
     """
     run = load_run(run_dir)
     summary = summary_table(run)
-    tmp = Path(tempfile.mkdtemp(prefix=".report-", dir=run.path))
-    old = run.path / f".plots-old{tmp.name}"
-    try:
-        plots = _render_plots(run, summary, tmp / PLOTS)
-        (tmp / SUMMARY_CSV).write_text(
-            summary.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
-        )
-        (tmp / SUMMARY_MD).write_text(render_markdown(run, summary, plots), encoding="utf-8")
-        final = run.path / PLOTS
-        if final.is_dir() and not final.is_symlink():
-            os.replace(final, old)
-        elif final.exists() or final.is_symlink():
-            final.unlink()
-        os.replace(tmp / PLOTS, final)
-        for name in (SUMMARY_CSV, SUMMARY_MD):
-            os.replace(tmp / name, run.path / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        # Entered last, moved in first: plots/, then summary.csv, then summary.md.
+        markdown = stack.enter_context(atomic_file(run.path / SUMMARY_MD))
+        csv = stack.enter_context(atomic_file(run.path / SUMMARY_CSV))
+        folder = stack.enter_context(atomic_dir(run.path / PLOTS))
+        plots = _render_plots(run, summary, folder)
+        csv.write_text(summary.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+        markdown.write_text(render_markdown(run, summary, plots), encoding="utf-8")
     written = [run.path / SUMMARY_CSV, run.path / SUMMARY_MD]
     written += [p for p in (run.path / PLOTS).rglob("*.png")]
     return sorted(written)
 
 
 def _render_plots(run: RunResults, summary: pd.DataFrame, out: Path) -> dict[str, dict]:
-    """Draw every plot under ``out``; returns {variant id or "": {title: relative path}}."""
+    """Draw every plot under ``out`` (an empty directory); returns {variant id or "": {title:
+    relative path}}."""
     from lobsim.report import plots as draw
     from lobsim.report.basket import basket_table, model_frontiers
     from lobsim.report.profiles import decision_profile, final_inventory
 
-    out.mkdir()
     profile = decision_profile(run)
     final = final_inventory(run)
-    pairs = comparison_pairs(run.strategies, run.baselines)
-    headline = [p for p in pairs if p[0] not in run.baselines] or pairs
+    headline = headline_pairs(run.strategies, run.baselines)
     several = len(run.variants) > 1
     index: dict[str, dict] = {}
     drawn = run.variants if len(run.variants) <= MAX_VARIANT_PLOTS else ()

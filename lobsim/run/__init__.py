@@ -1,6 +1,7 @@
 """Running a scenario: tasks per (variant, fold), local and Dask backends, resume, results.
 
-``lobsim run SCENARIO.toml --out DIR`` (or :func:`run_scenario`) writes under DIR:
+``lobsim run SCENARIO.toml --out DIR`` (or :func:`run_scenario`) writes under DIR (the file
+names and each table's column types: :mod:`lobsim.rundir`):
 
 - ``episodes.parquet``: one row per (variant, fold, strategy, stock, day): ``variant`` (the
   variant's label, "base" without a sweep), ``variant_id``, ``fold``, ``strategy`` (the
@@ -20,9 +21,15 @@
 - ``summary.csv``, ``summary.md``, ``plots/``: by :func:`lobsim.report.write_report`.
 - ``manifest.json``: scenario (resolved), scenario_hash, variants [{id, label, hash}], seed,
   baselines, strategies, versions, timings, tasks (one entry per task: its directory, status
-  "ran" or "reused", dates, timings per strategy), backend, workers, device, created.
+  "ran" or "reused", dates, per strategy ``fit_s``, ``simulate_s`` and ``fit_reused``, with
+  ``fit_variant`` when the fit was another variant's: see below), backend, workers, device,
+  created.
 - ``tasks/<scenario-hash[:12]>/<variant-id>/fold-<k>/``: each task's own episodes, decisions,
   hindsight and ``task.json``, renamed into place when complete; ``--resume`` skips those present.
+- ``tasks/<scenario-hash[:12]>/fits/``: while a sweep runs, the fits its variants share
+  (:mod:`lobsim.run.fits`): a strategy with a ``fit_key`` is fitted once per fold and key, and
+  the tasks of the other variants load that fit (their ``fit_s`` is the time they took to get
+  it, ``fit_reused`` true). Removed when the run completes.
 
 A market, parent orders and a calibrated book are built per task from the variant's scenario
 (see :mod:`lobsim.run.task` for seeds and threads); :mod:`lobsim.run.outdir` says what happens

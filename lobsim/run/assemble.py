@@ -1,4 +1,4 @@
-"""From finished tasks to a run's results: the two Parquet files, the manifest, the headline.
+"""From finished tasks to a run's results: the Parquet tables, the manifest, the headline.
 
 Rows are concatenated in the plan's fixed task order (variant index, fold), and within a task
 by strategy in the scenario's order, then in ``simulate``'s episode order (day-major); so the
@@ -22,21 +22,19 @@ import pyarrow.parquet as pq
 
 from lobsim._version import __version__
 from lobsim.run.plan import RunPlan, TaskSpec
-from lobsim.run.task import DECISIONS, EPISODES, HINDSIGHT
-
-MANIFEST_NAME = "manifest.json"
+from lobsim.rundir import EPISODES, TABLES, check_table
 
 
 def assemble(plan: RunPlan, staging: Path) -> int:
     """Write ``episodes.parquet``, ``decisions.parquet`` and ``hindsight.parquet`` of all tasks
-    into ``staging``.
+    into ``staging``, each checked against its schema.
 
     Returns the number of episode rows.
     """
     rows = 0
-    for name in (EPISODES, DECISIONS, HINDSIGHT):
+    for name in TABLES:
         tables = [_read(spec, name) for spec in plan.tasks]
-        table = pa.concat_tables(tables)
+        table = check_table(pa.concat_tables(tables), name)
         pq.write_table(table, staging / name)
         if name == EPISODES:
             rows = table.num_rows

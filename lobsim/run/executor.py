@@ -17,11 +17,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from lobsim.errors import InputError
+from lobsim.run import fits
 from lobsim.run.assemble import assemble, headline, manifest, write_manifest
 from lobsim.run.backends import BACKENDS, execute
-from lobsim.run.outdir import MANIFEST, check_out_dir, claimed, publish, staging_dir
+from lobsim.run.outdir import check_out_dir, claimed, publish, staging_dir
 from lobsim.run.plan import RunPlan, TaskSpec, available_cores, build_plan
-from lobsim.run.task import EPISODES, TASK_FILE, is_done
+from lobsim.run.task import is_done
+from lobsim.rundir import EPISODES, MANIFEST, TASK_FILE
 from lobsim.scenario import Scenario
 
 
@@ -130,6 +132,7 @@ def run_scenario(
             else:
                 todo.append(spec)
         reused = len(infos)
+        fits.reset(plan.fit_root, keep=resume)
         bar = tqdm(
             total=len(plan.tasks),
             initial=reused,
@@ -148,6 +151,7 @@ def run_scenario(
             execute(todo, on_done, backend=backend, workers=workers, scheduler=scheduler)
         finally:
             bar.close()
+        fits.discard(plan.fit_root)  # every task is done: the fits have served
         timings["tasks_s"] = time.perf_counter() - t0
         doc, files, table = _publish(plan, infos, timings, start, backend, workers, device)
     return CompletedRun(

@@ -35,15 +35,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from lobsim._atomic import TMP, atomic_file, leftovers, move_into_place
 from lobsim.errors import InputError
+from lobsim.rundir import FOLD_PREFIX, LOCK, MANIFEST, MARKER, TASKS
 
-MANIFEST = "manifest.json"
-TASKS = "tasks"
-LOCK = ".lock"
-MARKER = ".lobsim-run"
 _STAGING = ".staging-"
-# Files lobsim writes on its way to a marked directory: a marker or lock not yet renamed in.
-_OWN_TEMPORARY = re.compile(r"^\.(lobsim-run|lock)\.tmp-[0-9a-f]{32}$")
+# Files lobsim writes on its way to a marked directory: a marker or lock not yet linked in.
+_OWN_TEMPORARY = re.compile(rf"^\.(lobsim-run|lock){re.escape(TMP)}[0-9a-f]{{32}}$")
 
 
 def check_out_dir(out: Path, scenario_hash: str) -> None:
@@ -159,14 +157,11 @@ def _remove_created(out: Path, created: list[Path]) -> None:
 
 def _write_new(path: Path, doc: dict) -> bool:
     """Create ``path`` holding ``doc`` in one step (never half-written); False if it exists."""
-    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
-    tmp.write_text(json.dumps(doc), encoding="utf-8")
     try:
-        os.link(tmp, path)
+        with atomic_file(path, exclusive=True) as tmp:
+            tmp.write_text(json.dumps(doc), encoding="utf-8")
     except FileExistsError:
         return False
-    finally:
-        tmp.unlink(missing_ok=True)
     return True
 
 
@@ -180,7 +175,8 @@ def _mark(out: Path, scenario_hash: str) -> None:
             )
 
 
-def _identity(token: str) -> dict:
+def holder_identity(token: str | None) -> dict:
+    """Who holds a lock or claim: this host, this process (id and start time), the run's token."""
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -190,13 +186,13 @@ def _identity(token: str) -> dict:
 
 
 def _take_lock(lock: Path, token: str) -> None:
-    me = _identity(token)
+    me = holder_identity(token)
     for _ in range(3):
         if _write_new(lock, me):
             return
         holder = _read_json(lock)
         holder = holder if isinstance(holder, dict) else {}
-        if holder.get("host") == me["host"] and not _alive(holder):
+        if holder.get("host") == me["host"] and not holder_alive(holder):
             print(
                 f"lobsim: taking over {lock}: the run that held it (pid {holder.get('pid')}) "
                 "is gone",
@@ -219,10 +215,12 @@ def still_held(out: Path, token: str) -> bool:
     holder = _read_json(out / LOCK)
     if not isinstance(holder, dict) or holder.get("token") != token:
         return False
-    return holder.get("host") != socket.gethostname() or _alive(holder)
+    return holder.get("host") != socket.gethostname() or holder_alive(holder)
 
 
-def _alive(holder: dict) -> bool:
+def holder_alive(holder: dict) -> bool:
+    """Whether the process a :func:`holder_identity` names (on this host) still runs: the same
+    pid, not a later process that reused it."""
     try:
         pid = int(holder.get("pid", -1))
     except (TypeError, ValueError):
@@ -250,17 +248,19 @@ def _start_time(pid: int) -> int | None:
 
 
 def _clean_leftovers(out: Path) -> None:
-    """Remove staging and temporary directories and files that a killed run left behind."""
-    for path in out.glob(f"{_STAGING}*"):
-        shutil.rmtree(path, ignore_errors=True)
-    for path in out.iterdir():
-        if _OWN_TEMPORARY.match(path.name):
-            path.unlink(missing_ok=True)
+    """Remove staging and temporary directories and files that a killed run left behind:
+    staging directories, and the temporaries and moved-aside results of atomic writes (the
+    marker's and the lock's, the published results', the tasks')."""
+    found = [*out.glob(f"{_STAGING}*"), *leftovers(out)]
     tasks = out / TASKS
     if tasks.is_dir():
-        for pattern in ("*/*/.fold-*.tmp-*", "*/*/.fold-*.old-*"):
-            for path in tasks.glob(pattern):
-                shutil.rmtree(path, ignore_errors=True)
+        for variant in tasks.glob("*/*"):
+            found += leftovers(variant, f"{FOLD_PREFIX}*")
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _prune_empty(root: Path) -> None:
@@ -273,17 +273,6 @@ def _prune_empty(root: Path) -> None:
                 path.rmdir()
     with contextlib.suppress(OSError):
         root.rmdir()
-
-
-def replace_dir(src: Path, dst: Path) -> None:
-    """Move directory ``src`` to ``dst``, replacing an existing ``dst`` (os.replace cannot)."""
-    if dst.exists():
-        old = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex}"
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
 
 
 def staging_dir(out: Path) -> Path:
@@ -299,10 +288,6 @@ def publish(staging: Path, out: Path) -> list[str]:
     if (staging / MANIFEST).exists():
         names.append(MANIFEST)
     for name in names:
-        src, dst = staging / name, out / name
-        if src.is_dir():
-            replace_dir(src, dst)
-        else:
-            os.replace(src, dst)
+        move_into_place(staging / name, out / name)
     staging.rmdir()
     return names

@@ -16,6 +16,7 @@ from lobsim.engine.batch import BookBatch
 from lobsim.errors import DataError, InputError, ScenarioError, StrategyError
 from lobsim.market import Fold, MarketPanel, load_bars, walk_forward_folds
 from lobsim.market.lobster_market import LobsterMarket, load_lobster_market
+from lobsim.rundir import fit_root, task_dir, task_root
 from lobsim.scenario import Scenario, Variant, expand_sweep, resolve_strategies
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -55,6 +56,9 @@ class TaskSpec:
     token : str or None
         The lock token of the run that holds DIR: the task writes only while that run does
         (:func:`lobsim.run.outdir.still_held`); None writes without asking.
+    fits : Path or None
+        Where the tasks of a sweep share their fits, ``DIR/tasks/<hash[:12]>/fits``
+        (:mod:`lobsim.run.fits`); None (a scenario of one variant): every fit is the task's own.
     """
 
     scenario_hash: str
@@ -70,6 +74,7 @@ class TaskSpec:
     out: Path
     run_dir: Path
     token: str | None = None
+    fits: Path | None = None
 
     @property
     def name(self) -> str:
@@ -94,10 +99,10 @@ class RunPlan:
     def task_root(self) -> Path:
         return task_root(self.out, self.scenario.content_hash)
 
-
-def task_root(out: Path, scenario_hash: str) -> Path:
-    """``DIR/tasks/<scenario-hash[:12]>``: where the tasks of one scenario keep their outputs."""
-    return out / "tasks" / scenario_hash[:12]
+    @property
+    def fit_root(self) -> Path:
+        """Where the tasks share their fits (:mod:`lobsim.run.fits`)."""
+        return fit_root(self.task_root)
 
 
 # Arrays of (days x minutes x stocks) float64 a task holds at its peak: the fold's price and
@@ -185,12 +190,14 @@ def build_plan(
     files: dict[tuple, MarketPanel] = {}
     tasks: list[TaskSpec] = []
     root = task_root(out, scenario.content_hash)
+    # Fits are shared between the variants of a fold: only a sweep has several.
+    fits = fit_root(root) if len(variants) > 1 else None
     for variant in variants:
         where = f"sweep variant {variant.label}: " if scenario.sweep else ""
         try:
             tasks.extend(
                 _variant_tasks(
-                    variant, scenario.content_hash, files, device, threads, progress, root
+                    variant, scenario.content_hash, files, device, threads, progress, root, fits
                 )
             )
         except InputError as exc:
@@ -208,6 +215,7 @@ def _variant_tasks(
     threads: int,
     progress: bool,
     root: Path,
+    fits: Path | None,
 ) -> list[TaskSpec]:
     sc = variant.scenario
     for resolved in resolve_strategies(sc).values():
@@ -231,8 +239,8 @@ def _variant_tasks(
             count=folds.count,
         )
     except InputError as exc:
-        detail = str(exc).removeprefix("walk_forward_folds: ")
-        raise ScenarioError(f"folds: {detail} (market.path)") from None
+        detail = f"{exc.detail} (market.path)"
+        raise ScenarioError(f"folds{detail}", key=("folds",), detail=detail) from None
     _check_task_memory(sc, n_stocks, fold_list, threads)
     if isinstance(sc.book.epsilon, tuple) and len(sc.book.epsilon) != n_stocks:
         raise ScenarioError(
@@ -250,8 +258,9 @@ def _variant_tasks(
             device=device,
             threads=threads,
             progress=progress,
-            out=root / variant.id / f"fold-{fold.index}",
+            out=task_dir(root, variant.id, fold.index),
             run_dir=root.parent.parent,
+            fits=fits,
         )
         for fold in fold_list
     ]

@@ -14,6 +14,11 @@ Reproducibility rules (STYLE.md, "No hidden global state"):
   (whether the run shows bars); nothing is slipped into their constructors.
 - Every strategy fits on its own read-only copy of the training days (``sandboxed_train``), so
   neither a write nor ``.base`` reaches another strategy's data or the test days.
+- The seeds above do not depend on the variant, so the variants of a sweep give a strategy the
+  same training data on a fold unless the sweep changes what it reads; a strategy that says
+  what its fit reads (``fit_key``) is fitted once per fold and key and its fit shared
+  (:mod:`lobsim.run.fits`). A task's ``fit_s`` is then the seconds it took to get the fit
+  (waiting for it and loading it), with ``fit_reused`` and ``fit_variant`` saying whose it is.
 
 The task writes its outputs into a temporary directory and renames it into place, so a task
 directory exists only once it is complete.
@@ -24,11 +29,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import shutil
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +40,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lobsim._atomic import atomic_dir
 from lobsim.engine.records import MAX_QTY
 from lobsim.errors import DataError, InputError, LobsimError, StrategyError
 from lobsim.market import MarketPanel, synthesize_market
 from lobsim.market.lobster_market import LobsterMarket
-from lobsim.run.outdir import replace_dir, still_held
+from lobsim.run.fits import fit_shared
+from lobsim.run.outdir import still_held
 from lobsim.run.plan import TaskSpec, with_context
-from lobsim.sandbox import GlobalRandomGuard, call_fit, sandboxed_train
+from lobsim.rundir import DECISIONS, EPISODES, HINDSIGHT, TABLES, TASK_FILE, check_table
+from lobsim.sandbox import sandboxed_train
 from lobsim.scenario import ResolvedStrategy, Scenario, resolve_strategies
 from lobsim.simulation import simulate
 from lobsim.simulation.hindsight import check_above, hindsight
@@ -51,10 +57,6 @@ from lobsim.simulation.replay_trade import simulate_replay
 from lobsim.simulation.simulate import _prepare
 from lobsim.strategy import BUY, SELL, TrainData
 
-TASK_FILE = "task.json"
-EPISODES = "episodes.parquet"
-DECISIONS = "decisions.parquet"
-HINDSIGHT = "hindsight.parquet"
 TORCH_THREADS = 1
 # Keys of the run's SeedSequence tree: strategies' fits and the book noise.
 _FIT_KEY = 0x5EED
@@ -123,9 +125,7 @@ def is_done(spec: TaskSpec) -> bool:
         info.get("scenario_hash") == spec.scenario_hash
         and info.get("variant_id") == spec.variant_id
         and info.get("fold") == spec.fold.index
-        and (spec.out / EPISODES).is_file()
-        and (spec.out / DECISIONS).is_file()
-        and (spec.out / HINDSIGHT).is_file()
+        and all((spec.out / name).is_file() for name in TABLES)
     )
 
 
@@ -203,11 +203,19 @@ def _compute(
     for label, resolved in strategies.items():
         t0 = time.perf_counter()
         try:
-            strategy = resolved.build()
             seed = strategy_seed(sc.run.seed, spec.fold.index, label)
             data = sandboxed_train(dataclasses.replace(base, seed=seed))
-            with GlobalRandomGuard(f"strategy {label!r} in fit(train)"):
-                call_fit(strategy, data, label)
+            strategy, shared = fit_shared(
+                resolved.build(),
+                data,
+                label,
+                root=spec.fits,
+                fold=spec.fold.index,
+                variant_id=spec.variant_id,
+                token=spec.token,
+                run_dir=spec.run_dir,
+                check=lambda: _check_held(spec),
+            )
             t1 = time.perf_counter()
             if replayed is not None:
                 result = simulate_replay(
@@ -244,7 +252,11 @@ def _compute(
             frontiers[label] = frontier
         episode_frames.append(_episodes(spec, label, result.episodes))
         decision_frames.append(_decisions(spec, label, test, parent, result))
-        timings[label] = {"fit_s": round(t1 - t0, 3), "simulate_s": round(t2 - t1, 3)}
+        timings[label] = {
+            "fit_s": round(t1 - t0, 3),
+            "simulate_s": round(t2 - t1, 3),
+            **shared,
+        }
     episodes = pd.concat(episode_frames, ignore_index=True)
     decisions = pd.concat(decision_frames, ignore_index=True)
     info = {
@@ -319,8 +331,10 @@ def _decisions(
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Parquet without the pandas index, so tables of several tasks concatenate."""
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    """The run table ``path.name`` (checked against its schema), as Parquet without the pandas
+    index, so tables of several tasks concatenate."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(check_table(table, path.name), path)
 
 
 def _write_atomically(
@@ -333,20 +347,13 @@ def _write_atomically(
     """Write the task's files into a temporary folder, then rename it into place; nothing at
     all once the run that asked for the task has lost its directory (its process died)."""
     _check_held(spec)
-    out = spec.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
-    try:
+    spec.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(spec.out) as tmp:
         write_table(episodes, tmp / EPISODES)
         write_table(decisions, tmp / DECISIONS)
         write_table(hindsight, tmp / HINDSIGHT)
         (tmp / TASK_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         _check_held(spec)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 class Abandoned(LobsimError):

@@ -4,9 +4,12 @@ The schema is the dataclasses themselves: a table's keys are the dataclass's ini
 value's expected type is the field's type hint (``int``, ``float``, ``str``, ``bool``,
 ``pathlib.Path``, ``Literal[...]``, ``X | None``, ``tuple[X, ...]`` or another dataclass).
 Ranges and cross-field rules stay in each dataclass's ``__post_init__``; an
-:class:`~lobsim.errors.InputError` raised there is re-raised as a ScenarioError that names the
-table's key path. So ``[book]`` follows :class:`lobsim.BookModel` field for field, with its own
-checks, and gains any field the model gains.
+:class:`~lobsim.errors.InputError` raised there is re-raised as a ScenarioError at the table's
+key path followed by the error's own ``key`` (:func:`placed`). So ``[book]`` follows
+:class:`lobsim.BookModel` field for field, with its own checks, and gains any field the model
+gains.
+
+Every error about one value is made by :func:`keyed`: its key path and what is wrong, in parts.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import datetime
 import difflib
 import functools
 import math
-import re
 import types
 import typing
 from pathlib import Path
@@ -43,6 +45,12 @@ def key_path(path: typing.Iterable[Segment]) -> str:
         else:
             out += ("." if out else "") + _toml.key(seg)
     return out
+
+
+def keyed(path: tuple[Segment, ...], detail: str) -> ScenarioError:
+    """The error about the value at ``path``: the message is its key path followed by
+    ``detail`` (``": expected a number, got 'x'"``, ``" must be >= 1, got 0"``)."""
+    return ScenarioError(key_path(path) + detail, key=path, detail=detail)
 
 
 def shown(obj: Any, limit: int = 60) -> str:
@@ -95,9 +103,9 @@ def check_plain(obj: Any, path: tuple[Segment, ...]) -> None:
         for i, v in enumerate(obj):
             check_plain(v, (*path, i))
     elif isinstance(obj, (datetime.date, datetime.time)):
-        raise ScenarioError(f"{key_path(path)}: dates and times are not used in scenarios")
+        raise keyed(path, ": dates and times are not used in scenarios")
     elif isinstance(obj, float) and not math.isfinite(obj):
-        raise ScenarioError(f"{key_path(path)}: expected a finite number, got {obj}")
+        raise keyed(path, f": expected a finite number, got {obj}")
 
 
 @functools.cache
@@ -150,9 +158,7 @@ def describe(hint: Any, plural: bool = False) -> str:
 
 
 def _type_error(hint: Any, obj: Any, path: tuple[Segment, ...]) -> ScenarioError:
-    return ScenarioError(
-        f"{key_path(path)}: expected {describe(hint)}, got {shown(obj)} ({_kind(obj)})"
-    )
+    return keyed(path, f": expected {describe(hint)}, got {shown(obj)} ({_kind(obj)})")
 
 
 def _matches_kind(hint: Any, obj: Any) -> bool:
@@ -196,9 +202,9 @@ def convert(obj: Any, hint: Any, path: tuple[Segment, ...], base_dir: Path) -> A
         choices = typing.get_args(hint)
         if obj in choices and type(obj) is type(choices[0]):
             return obj
-        msg = f"{key_path(path)}: expected {describe(hint)}, got {shown(obj)}"
         guess = suggest(obj, choices) if isinstance(obj, str) else None
-        raise ScenarioError(msg + (f"; did you mean {shown(guess)}?" if guess else ""))
+        hint_text = f"; did you mean {shown(guess)}?" if guess else ""
+        raise keyed(path, f": expected {describe(hint)}, got {shown(obj)}{hint_text}")
     if hint is float:
         # An integer is a fine number; a boolean is not (bool is an int subclass in Python).
         if isinstance(obj, (int, float)) and not isinstance(obj, bool):
@@ -215,28 +221,13 @@ def convert(obj: Any, hint: Any, path: tuple[Segment, ...], base_dir: Path) -> A
     raise TypeError(f"the scenario schema has no converter for {hint!r} at {key_path(path)}")
 
 
-def rethrow(exc: InputError, path: tuple[Segment, ...], fields: typing.Iterable[str]) -> str:
-    """The message of a model's own InputError, rewritten to start with the key path.
-
-    Models say ``"book.alpha must be ..."`` (kept), ``"schedule: lag must be ..."`` (becomes
-    ``"schedule.lag must be ..."``, as the message starts with a field's name),
-    ``"SynthParams.drift: expected ..."`` (becomes ``"market.synthetic.params.drift: ..."``) or
-    ``"drought: need ..."`` (becomes ``"book.droughts[0]: need ..."``).
-    """
-    where = key_path(path)
-    msg = str(exc)
-    if msg.startswith(where + "."):
-        return msg
-    fields = set(fields)
-    match = re.match(r"([\w .]+): (.*)", msg, flags=re.DOTALL)
-    head, rest = (match.group(1), match.group(2)) if match else ("", msg)
-    named = head.rsplit(".", 1)[-1]
-    if named in fields:
-        return f"{where}.{named}: {rest}"
-    first = re.match(r"\w*", rest).group(0)
-    if first in fields:
-        return f"{where}.{rest}"
-    return f"{where}: {rest}"
+def placed(exc: InputError, path: tuple[Segment, ...]) -> ScenarioError:
+    """The InputError of a dataclass's own checks, built from the table at ``path``, as a
+    ScenarioError at that path followed by the error's ``key`` and ``detail``; an error
+    without a ``detail`` is placed at the table, followed by its message."""
+    if exc.detail is not None:
+        return keyed((*path, *exc.key), exc.detail)
+    return keyed(path, f": {exc}")
 
 
 def build(cls: type, table: dict, path: tuple[Segment, ...], base_dir: Path) -> Any:
@@ -265,4 +256,4 @@ def build(cls: type, table: dict, path: tuple[Segment, ...], base_dir: Path) -> 
     except ScenarioError:
         raise
     except InputError as exc:
-        raise ScenarioError(rethrow(exc, path, fields)) from exc
+        raise placed(exc, path) from exc

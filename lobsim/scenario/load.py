@@ -41,6 +41,7 @@ from lobsim.scenario._convert import (
     convert,
     hints,
     key_path,
+    keyed,
     suggest,
     unknown_key,
 )
@@ -93,7 +94,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
 def _flatten_sweep(table: Any, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     """Dotted and quoted sweep keys alike -> ``{"book.alpha_noise": [...]}``."""
     if not isinstance(table, dict):
-        raise ScenarioError(f"{key_path((_SWEEP, *prefix))}: expected a table of key paths")
+        raise keyed((_SWEEP, *prefix), ": expected a table of key paths")
     out: dict[str, Any] = {}
     for name, value in table.items():
         parts = (*prefix, *name.split("."))
@@ -102,7 +103,7 @@ def _flatten_sweep(table: Any, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
         )
         for path, values in items.items():
             if path in out:
-                raise ScenarioError(f"sweep: the key path {path} is given twice")
+                raise keyed((_SWEEP,), f": the key path {path} is given twice")
             out[path] = values
     return out
 
@@ -120,25 +121,25 @@ def _leaf_hint(segments: tuple[str, ...], doc: Mapping[str, Any]) -> Any:
         if len(segments) > 1:
             inner = tuple(".".join(segments[1:]).split("."))
             if inner[0] == _SWEEP:
-                raise ScenarioError("sweep: a sweep cannot sweep the sweep")
+                raise keyed((_SWEEP,), ": a sweep cannot sweep the sweep")
             _leaf_hint(inner, doc)
         return None
     if head == _STRATEGIES:
         if len(segments) >= 2 and not NAME.fullmatch(segments[1]):
-            raise ScenarioError(f"{key_path(segments[:2])}: not a valid strategy label")
+            raise keyed(segments[:2], ": not a valid strategy label")
         table = doc.get(_STRATEGIES)
         labels = list(table) if isinstance(table, dict) else []
         if len(segments) >= 3 and segments[2] != "class" and segments[1] not in labels:
             guess = suggest(segments[1], labels)
             hint = f"; did you mean {key_path((head, guess))}?" if guess else ""
-            raise ScenarioError(f"{key_path(segments[:2])}: no such strategy{hint}")
+            raise keyed(segments[:2], f": no such strategy{hint}")
         return str if len(segments) == 3 and segments[2] == "class" else None
     hint: Any = top[head]
     for i, seg in enumerate(segments[1:], start=1):
         options = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
         tables = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
         if not tables:
-            raise ScenarioError(f"{key_path(segments[:i])} is a value, not a table")
+            raise keyed(segments[:i], " is a value, not a table")
         fields = hints(tables[0])
         if seg not in fields:
             raise ScenarioError(unknown_key(segments[:i], seg, fields))
@@ -152,7 +153,7 @@ def _set(doc: dict[str, Any], segments: tuple[str, ...], value: Any) -> None:
     for i, seg in enumerate(segments[:-1]):
         node = node.setdefault(seg, {})
         if not isinstance(node, dict):
-            raise ScenarioError(f"{key_path(segments[: i + 1])} is a value, not a table")
+            raise keyed(segments[: i + 1], " is a value, not a table")
     last = segments[-1]
     for other in EXCLUSIVE.get(segments[:-1], ()):
         if other != last:
@@ -180,20 +181,19 @@ def _apply_override(doc: dict[str, Any], text: str) -> None:
 
 def _strategies(table: Any) -> tuple[StrategySpec, ...]:
     if not isinstance(table, dict):
-        raise ScenarioError("strategies: expected tables [strategies.LABEL]")
+        raise keyed((_STRATEGIES,), ": expected tables [strategies.LABEL]")
     specs = []
     for label, body in table.items():
         if not isinstance(body, dict):
-            raise ScenarioError(
-                f"{key_path((_STRATEGIES, label))}: expected a table of options, got "
-                f"{body!r}; write [strategies.{label}] and its options below it"
+            raise keyed(
+                (_STRATEGIES, label),
+                f": expected a table of options, got {body!r}; write [strategies.{label}] and "
+                "its options below it",
             )
         options = dict(body)
         cls = options.pop("class", label)
         if not isinstance(cls, str):
-            raise ScenarioError(
-                f"{key_path((_STRATEGIES, label, 'class'))}: expected a string, got {cls!r}"
-            )
+            raise keyed((_STRATEGIES, label, "class"), f": expected a string, got {cls!r}")
         specs.append(StrategySpec(label=label, cls=cls, options=options))
     return tuple(specs)
 
@@ -201,13 +201,13 @@ def _strategies(table: Any) -> tuple[StrategySpec, ...]:
 def _sweep(table: dict[str, Any], doc: Mapping[str, Any], base_dir: Path) -> tuple[SweepAxis, ...]:
     axes = []
     for path, values in table.items():
-        where = key_path((_SWEEP, path))
+        where = (_SWEEP, path)
         try:
             hint = _leaf_hint(tuple(path.split(".")), doc)
         except ScenarioError as exc:
-            raise ScenarioError(f"{where}: {exc}") from None
+            raise keyed(where, f": {exc}") from None
         if not isinstance(values, list) or not values:
-            raise ScenarioError(f"{where}: expected a non-empty array of the values to sweep")
+            raise keyed(where, ": expected a non-empty array of the values to sweep")
         if hint is Path:
             values = [
                 str(convert(v, Path, (_SWEEP, path, i), base_dir)) for i, v in enumerate(values)
@@ -215,7 +215,7 @@ def _sweep(table: dict[str, Any], doc: Mapping[str, Any], base_dir: Path) -> tup
         axes.append(SweepAxis(path=path, values=tuple(values)))
     for a, b in itertools.permutations(axes, 2):
         if b.path.startswith(a.path + "."):
-            raise ScenarioError(f"sweep: the key paths {a.path} and {b.path} overlap")
+            raise keyed((_SWEEP,), f": the key paths {a.path} and {b.path} overlap")
     return tuple(axes)
 
 
@@ -227,7 +227,7 @@ def _to_scenario(doc: dict[str, Any], base_dir: Path) -> Scenario:
         if name not in fields:
             raise ScenarioError(unknown_key((), name, fields))
         if not isinstance(table, dict):
-            raise ScenarioError(f"{name}: expected a table [{name}], got {table!r}")
+            raise keyed((name,), f": expected a table [{name}], got {table!r}")
         if name == _STRATEGIES:
             kwargs[name] = _strategies(table)
         elif name == _SWEEP:
@@ -247,9 +247,10 @@ def _to_scenario(doc: dict[str, Any], base_dir: Path) -> Scenario:
                 f"; to replay a synthetic LOBSTER market there, write one first: lobsim data "
                 f"lobster --out {path} --stocks 3 --days 6 --levels 5"
             )
-        raise ScenarioError(
-            f"market.path: no such file or directory: {path} (relative paths in a scenario "
-            f"file are read from the file's folder){hint}"
+        raise keyed(
+            ("market", "path"),
+            f": no such file or directory: {path} (relative paths in a scenario file are read "
+            f"from the file's folder){hint}",
         )
     return scenario
 
@@ -316,9 +317,8 @@ def scenario_from_dict(
         scenario = _to_scenario(raw, base)
         expand_sweep(scenario)
     except ScenarioError as exc:
-        for text in overrides:
-            key = ".".join(parse_override(text)[0])
-            if re.match(rf"{re.escape(key)}\b(?![.\[])", str(exc)):
+        for text in overrides:  # the error is about the value this --set gave
+            if exc.key == parse_override(text)[0]:
                 raise OverrideError(f"--set {text}: {exc}") from None
         raise
     return scenario
@@ -389,9 +389,10 @@ def expand_sweep(scenario: Scenario) -> tuple[Variant, ...]:
     sizes = [len(axis.values) for axis in scenario.sweep]
     total = math.prod(sizes)
     if total > scenario.run.max_variants:
-        raise ScenarioError(
-            f"sweep: {' x '.join(map(str, sizes))} = {total} variants exceed run.max_variants "
-            f"= {scenario.run.max_variants}; shrink the grid or raise run.max_variants"
+        raise keyed(
+            (_SWEEP,),
+            f": {' x '.join(map(str, sizes))} = {total} variants exceed run.max_variants = "
+            f"{scenario.run.max_variants}; shrink the grid or raise run.max_variants",
         )
     base = scenario.to_dict()
     base[_SWEEP] = {}
@@ -407,11 +408,11 @@ def expand_sweep(scenario: Scenario) -> tuple[Variant, ...]:
         try:
             resolved = _to_scenario(doc, Path.cwd())
         except ScenarioError as exc:
-            raise ScenarioError(f"sweep variant {label}: {exc}") from None
+            raise keyed((_SWEEP,), f" variant {label}: {exc}") from None
         digest = resolved.content_hash
         if digest in seen:
-            raise ScenarioError(
-                f"sweep: the variants {seen[digest]} and {label} are the same scenario"
+            raise keyed(
+                (_SWEEP,), f": the variants {seen[digest]} and {label} are the same scenario"
             )
         seen[digest] = label
         variant_id = "v" + content_hash(sorted([p, v] for p, v in overrides))[:8]

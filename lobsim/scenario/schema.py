@@ -39,12 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lobsim._constants import SynthPreset, VolumeMode
 from lobsim.books.model import BookModel
 from lobsim.engine.records import MAX_QTY
 from lobsim.errors import InputError, ScenarioError
 from lobsim.market import SynthParams, walk_forward_folds
 from lobsim.scenario import _toml
-from lobsim.scenario._convert import EXCLUSIVE, key_path, suggest
+from lobsim.scenario._convert import EXCLUSIVE, keyed, suggest
 from lobsim.strategy import Schedule
 
 # Labels and short names end up in key paths, file names and table columns.
@@ -55,9 +56,10 @@ IMPORT_PATH = re.compile(rf"{_IDENT}(\.{_IDENT})*:{_IDENT}(\.{_IDENT})*")
 DEFAULT_BASELINES = ("vwap", "twap")
 
 
-def _need(ok: bool, msg: str) -> None:
+def _need(ok: bool, key: tuple[str | int, ...], detail: str) -> None:
+    """Unless ``ok``, the error about the value at key path ``key`` (see :func:`keyed`)."""
     if not ok:
-        raise ScenarioError(msg)
+        raise keyed(key, detail)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,11 +74,16 @@ class RunSpec:
     def __post_init__(self) -> None:
         _need(
             bool(_RUN_NAME.fullmatch(self.name)),
-            f"run.name must be letters, digits, '_', '-' or '.', not starting with a "
+            ("run", "name"),
+            f" must be letters, digits, '_', '-' or '.', not starting with a "
             f"punctuation mark, got {self.name!r}",
         )
-        _need(self.seed >= 0, f"run.seed must be an integer >= 0, got {self.seed}")
-        _need(self.max_variants >= 1, f"run.max_variants must be >= 1, got {self.max_variants}")
+        _need(self.seed >= 0, ("run", "seed"), f" must be an integer >= 0, got {self.seed}")
+        _need(
+            self.max_variants >= 1,
+            ("run", "max_variants"),
+            f" must be >= 1, got {self.max_variants}",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,16 +100,18 @@ class SyntheticMarketSpec:
     stocks: int = 100
     days: int = 600
     seed: int | None = None
-    preset: Literal["default", "thin"] = "default"
-    volume_mode: Literal["stochastic", "deterministic", "constant"] = "stochastic"
+    preset: SynthPreset = "default"
+    volume_mode: VolumeMode = "stochastic"
     params: SynthParams = field(default_factory=SynthParams)
 
     def __post_init__(self) -> None:
-        _need(self.stocks >= 1, f"market.synthetic.stocks must be >= 1, got {self.stocks}")
-        _need(self.days >= 1, f"market.synthetic.days must be >= 1, got {self.days}")
+        where = ("market", "synthetic")
+        _need(self.stocks >= 1, (*where, "stocks"), f" must be >= 1, got {self.stocks}")
+        _need(self.days >= 1, (*where, "days"), f" must be >= 1, got {self.days}")
         _need(
             self.seed is None or self.seed >= 0,
-            f"market.synthetic.seed must be an integer >= 0, got {self.seed}",
+            (*where, "seed"),
+            f" must be an integer >= 0, got {self.seed}",
         )
 
 
@@ -126,7 +135,8 @@ class LoadSpec:
         if self.min_minutes is not None:
             _need(
                 self.min_minutes >= 1,
-                f"market.load.min_minutes must be >= 1, got {self.min_minutes}",
+                ("market", "load", "min_minutes"),
+                f" must be >= 1, got {self.min_minutes}",
             )
 
     def kwargs(self) -> dict[str, Any]:
@@ -147,26 +157,34 @@ class MarketSpec:
     load: LoadSpec | None = None
 
     def __post_init__(self) -> None:
+        file_only = ' is only for market.source = "file"'
         if self.source == "synthetic":
-            _need(self.path is None, 'market.path is only for market.source = "file"')
-            _need(self.load is None, 'market.load is only for market.source = "file"')
-            _need(self.tickers is None, 'market.tickers is only for market.source = "file"')
+            _need(self.path is None, ("market", "path"), file_only)
+            _need(self.load is None, ("market", "load"), file_only)
+            _need(self.tickers is None, ("market", "tickers"), file_only)
             if self.synthetic is None:
                 object.__setattr__(self, "synthetic", SyntheticMarketSpec())
             return
-        _need(self.synthetic is None, 'market.synthetic is only for market.source = "synthetic"')
         _need(
-            self.path is not None, f'market.path is required when market.source = "{self.source}"'
+            self.synthetic is None,
+            ("market", "synthetic"),
+            ' is only for market.source = "synthetic"',
+        )
+        _need(
+            self.path is not None,
+            ("market", "path"),
+            f' is required when market.source = "{self.source}"',
         )
         if self.source == "lobster":
-            _need(self.load is None, 'market.load is only for market.source = "file"')
+            _need(self.load is None, ("market", "load"), file_only)
         elif self.load is None:
             object.__setattr__(self, "load", LoadSpec())
         if self.tickers is not None:
-            _need(len(self.tickers) > 0, "market.tickers must name at least one ticker")
+            _need(len(self.tickers) > 0, ("market", "tickers"), " must name at least one ticker")
             _need(
                 len(set(self.tickers)) == len(self.tickers),
-                f"market.tickers has duplicates: {list(self.tickers)}",
+                ("market", "tickers"),
+                f" has duplicates: {list(self.tickers)}",
             )
 
 
@@ -182,8 +200,12 @@ class FoldsSpec:
     def __post_init__(self) -> None:
         for name in ("train_days", "test_days", "step_days"):
             value = getattr(self, name)
-            _need(value >= 1, f"folds.{name} must be >= 1, got {value}")
-        _need(self.count is None or self.count >= 1, f"folds.count must be >= 1, got {self.count}")
+            _need(value >= 1, ("folds", name), f" must be >= 1, got {value}")
+        _need(
+            self.count is None or self.count >= 1,
+            ("folds", "count"),
+            f" must be >= 1, got {self.count}",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,22 +217,23 @@ class ParentSpec:
     shares: int | None = None
 
     def __post_init__(self) -> None:
-        _need(
-            self.fraction_adv is None or self.shares is None,
-            "parent.fraction_adv and parent.shares exclude each other: give one of them",
-        )
+        if self.fraction_adv is not None and self.shares is not None:
+            raise ScenarioError(
+                "parent.fraction_adv and parent.shares exclude each other: give one of them"
+            )
         if self.shares is None and self.fraction_adv is None:
             object.__setattr__(self, "fraction_adv", 0.05)
         if self.fraction_adv is not None:
             _need(
                 0 < self.fraction_adv <= 1,
-                f"parent.fraction_adv must be in (0, 1], got {self.fraction_adv}",
+                ("parent", "fraction_adv"),
+                f" must be in (0, 1], got {self.fraction_adv}",
             )
         if self.shares is not None:
             _need(
                 1 <= self.shares <= MAX_QTY,
-                f"parent.shares must be in [1, {MAX_QTY:,}] (the engine's largest order), "
-                f"got {self.shares}",
+                ("parent", "shares"),
+                f" must be in [1, {MAX_QTY:,}] (the engine's largest order), got {self.shares}",
             )
 
 
@@ -221,7 +244,7 @@ class ImpactSpec:
     permanent: float = 0.0
 
     def __post_init__(self) -> None:
-        _need(self.permanent >= 0, f"impact.permanent must be >= 0, got {self.permanent}")
+        _need(self.permanent >= 0, ("impact", "permanent"), f" must be >= 0, got {self.permanent}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,22 +267,23 @@ class StrategySpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        where = key_path(("strategies", self.label))
+        where = ("strategies", self.label)
         _need(
             bool(NAME.fullmatch(self.label)),
-            f"{where}: a strategy label must be letters, digits, '_' or '-', starting "
-            f"with a letter or '_'",
+            where,
+            ": a strategy label must be letters, digits, '_' or '-', starting with a letter or "
+            "'_'",
         )
         _need(
             bool(NAME.fullmatch(self.cls) or IMPORT_PATH.fullmatch(self.cls)),
-            f'{where}.class must be a short name (like "twap") or "package.module:Class", '
-            f"got {self.cls!r}",
+            (*where, "class"),
+            f' must be a short name (like "twap") or "package.module:Class", got {self.cls!r}',
         )
         for name in self.options:
             _need(
                 name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__"),
-                f"{key_path(('strategies', self.label, name))}: an option name must be a "
-                "Python identifier",
+                (*where, name),
+                ": an option name must be a Python identifier",
             )
 
     def kwargs(self) -> dict[str, Any]:
@@ -275,7 +299,8 @@ class SweepAxis:
     values: tuple[Any, ...]
 
     def __post_init__(self) -> None:
-        _need(len(self.values) > 0, f"sweep.{self.path!r} needs at least one value")
+        if not self.values:
+            raise ScenarioError(f"sweep.{self.path!r} needs at least one value")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,7 +313,8 @@ class ReportSpec:
         if self.baselines is not None:
             _need(
                 len(set(self.baselines)) == len(self.baselines),
-                f"report.baselines has duplicates: {list(self.baselines)}",
+                ("report", "baselines"),
+                f" has duplicates: {list(self.baselines)}",
             )
 
 
@@ -309,21 +335,26 @@ class Scenario:
 
     def __post_init__(self) -> None:
         labels = self.labels
-        _need(len(labels) > 0, "strategies: a scenario needs at least one [strategies.LABEL]")
-        _need(len(set(labels)) == len(labels), f"strategies: duplicate labels in {labels}")
+        _need(
+            len(labels) > 0,
+            ("strategies",),
+            ": a scenario needs at least one [strategies.LABEL]",
+        )
+        _need(len(set(labels)) == len(labels), ("strategies",), f": duplicate labels in {labels}")
         for i, name in enumerate(self.report.baselines or ()):
             if name not in labels:
                 guess = suggest(name, labels)
                 hint = f"; did you mean {guess!r}?" if guess else ""
-                raise ScenarioError(
-                    f"report.baselines[{i}] = {name!r} is not a strategy label{hint} "
-                    f"(labels: {', '.join(labels)})"
+                raise keyed(
+                    ("report", "baselines", i),
+                    f" = {name!r} is not a strategy label{hint} (labels: {', '.join(labels)})",
                 )
         if self.market.source == "lobster":
             _need(
                 self.impact.permanent == 0,
-                'impact.permanent must be 0 when market.source = "lobster": a replayed book '
-                "keeps the mark our trades leave on it, which is the permanent impact there",
+                ("impact", "permanent"),
+                ' must be 0 when market.source = "lobster": a replayed book keeps the mark our '
+                "trades leave on it, which is the permanent impact there",
             )
         synthetic = self.market.synthetic
         if synthetic is not None:
@@ -337,19 +368,20 @@ class Scenario:
                     count=folds.count,
                 )
             except InputError as exc:
-                detail = str(exc).removeprefix("walk_forward_folds: ")
-                raise ScenarioError(f"folds: {detail} (market.synthetic.days)") from None
+                raise keyed(("folds", *exc.key), f"{exc.detail} (market.synthetic.days)") from None
             if isinstance(self.book.epsilon, tuple):
                 _need(
                     len(self.book.epsilon) == synthetic.stocks,
-                    f"book.epsilon has {len(self.book.epsilon)} values but "
-                    f"market.synthetic.stocks = {synthetic.stocks}",
+                    ("book", "epsilon"),
+                    f" has {len(self.book.epsilon)} values but market.synthetic.stocks = "
+                    f"{synthetic.stocks}",
                 )
         for i, drought in enumerate(self.book.droughts):
             _need(
                 drought.first <= self.schedule.minutes,
-                f"book.droughts[{i}].first = {drought.first} is after the last minute of the "
-                f"day (schedule.minutes = {self.schedule.minutes})",
+                ("book", "droughts", i, "first"),
+                f" = {drought.first} is after the last minute of the day (schedule.minutes = "
+                f"{self.schedule.minutes})",
             )
 
     @property

@@ -1,15 +1,15 @@
 """The simulator's kernels: the working child orders of one minute, chunk by chunk.
 
-For each episode a kernel rebuilds that minute's book around the impacted mid (only the levels
-the order needs), bulk-loads it into an engine book, sends the market order through the engine
-and accounts for every fill. What the book cannot fill (a minute without volume) stays working
-for the next minute's book. Episodes are split into chunks, one engine book per chunk, so
-chunks run on separate threads without sharing a book.
+For each episode a kernel walks that minute's book, rebuilt around the impacted mid, with the
+market order (only the levels the order needs, computed as it takes them) and accounts for
+every fill. What the book cannot fill (a minute without volume) stays working for the next
+minute's book. Episodes are split into chunks, each with its own buffers, so chunks run on
+separate threads without sharing state.
 
 Arguments travel in named records: ``Episodes`` (what is fixed per episode), ``Shape`` (the
 run's book scalars), ``Live`` (what the run updates per episode), ``Orders`` (the shares of
-each child order still working and their costs), ``Scratch`` (each chunk's engine book and
-buffers) and ``FillLog`` (where fills are written when they are recorded).
+each child order still working and their costs), ``Scratch`` (each chunk's buffers) and
+``FillLog`` (where fills are written when they are recorded).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 from numba import njit
 
 from lobsim.books.flow import background_flow
-from lobsim.books.kernels import ASK, BID, build_levels, level_at, uniform01
+from lobsim.books.kernels import ASK, BID, build_levels, level_at, sweep_levels, uniform01
 from lobsim.engine._ops import better
 from lobsim.engine.batch import BookBatch, BookState
-from lobsim.engine.kernels import load_side, submit_limit, submit_market
+from lobsim.engine.kernels import submit_limit
 from lobsim.engine.loading import open_with_depth
 from lobsim.engine.records import (
     BK_LEVELS,
@@ -111,12 +111,12 @@ class Orders(NamedTuple):
 
 
 class Scratch(NamedTuple):
-    """One engine book and its buffers per chunk (row c is chunk c's)."""
+    """Each chunk's buffers (row c is chunk c's), as long as the most levels an order may walk
+    (L): the fills of one order, the levels of one book, their cumulative depth."""
 
-    books: BookState  # C books
     level_prices: np.ndarray  # int64 (C, L)
     level_qtys: np.ndarray  # int64 (C, L)
-    fills: np.ndarray  # FILL_DTYPE (C, L + 1)
+    cumulative: np.ndarray  # float64 (C, L): the cumulative depth of an order's levels
 
 
 class FillLog(NamedTuple):
@@ -138,11 +138,11 @@ def shape_at(sh, key, minute, eps):
     return a, eps
 
 
-@njit(cache=True)
-def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
-    """Lay out the levels episode e's order of n shares needs in this minute's book.
+@njit(cache=True, inline="always")
+def _minute_book(e, minute, mult, ep, sh, live):
+    """What episode e's book of this minute is built from.
 
-    Returns (mid, impacted mid, missing depth, book side, levels written).
+    Returns (mid, impacted mid, book volume, shape a_t, scale eps_t, missing depth).
     """
     i = ep.stock[e]
     s = ep.price[ep.day[e], minute - 1, i]
@@ -151,71 +151,68 @@ def _build_book(e, minute, mult, n, ep, sh, live, level_prices, level_qtys):
     s_imp = s * (1.0 + sh.direction * sh.g * live.traded[e] / ep.adv[i])
     a, eps = shape_at(sh, ep.keys[e], minute, ep.eps[i])
     deficit = live.missing[e] * 0.5 ** ((minute - live.missing_minute[e]) / sh.half_life)
-    side = BID if sh.direction < 0 else ASK
-    nlev, _ = build_levels(
-        side,
-        s_imp,
-        v,
-        a,
-        eps,
-        ep.tick[e],
-        sh.half_spread,
-        deficit,
-        n,
-        sh.depth_sd,
-        sh.empty_prob,
-        ep.keys[e],
-        minute,
-        level_prices,
-        level_qtys,
-    )
-    return s, s_imp, deficit, side, nlev
+    return s, s_imp, v, a, eps, deficit
 
 
 @njit(cache=True, nogil=True)
 def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
-    """Send the working orders of episodes lo..hi-1 into minute ``minute``'s book (engine book c).
+    """Send the working orders of episodes lo..hi-1 into minute ``minute``'s book (chunk c).
 
     ``mult`` is the minute's depth multiplier. What fills leaves ``orders.working`` and adds its
     temporary cost to ``orders.cost``; costs, fills and the resilience deficit accumulate in
-    ``live``. Fills are copied into ``log.out`` only when it is not empty.
+    ``live``. Fills are copied into ``log.out`` only when it is not empty. Returns (orders
+    still working, orders that needed more levels than the scratch holds: SHORT_BOOK).
+
+    Each order walks its freshly built side with :func:`lobsim.books.kernels.sweep_levels`:
+    the fills, and every sum over them, are those of laying the levels out with
+    ``build_levels``, bulk-loading them into an engine book and sending the market order
+    through it (the tests hold the two against each other), without the book.
 
     The caller runs chunks on Python threads (the kernel releases the GIL) rather than under
     ``prange``: inside a parallel region every call that passes an array updates that array's
     shared reference count atomically, and two threads doing so per order ran 4x slower than
     one.
     """
-    level_prices = scratch.level_prices[c]
-    level_qtys = scratch.level_qtys[c]
-    fills = scratch.fills[c]
+    fill_prices = scratch.level_prices[c]
+    fill_qtys = scratch.level_qtys[c]
+    capacity = fill_prices.shape[0]
+    cumulative = scratch.cumulative[c]
+    if log.out.shape[0] == 0:
+        fill_prices = fill_prices[:0]
+        fill_qtys = fill_qtys[:0]
     working = orders.working
     direction = sh.direction
+    side = BID if direction < 0 else ASK
     acc = live.acc
+    recovery = 0.5 ** (1.0 / sh.half_life)  # of the missing depth, over one minute
+    left = 0
+    short = 0
     for e in range(lo, hi):
         n = working[e]
         live.status[e] = OK
         live.fill_counts[e] = 0
         if n <= 0:
             continue
-        s, s_imp, deficit, side, nlev = _build_book(
-            e, minute, mult, n, ep, sh, live, level_prices, level_qtys
-        )
-        load_side(scratch.books, c, side, level_prices, level_qtys, nlev)
-        filled, nf = submit_market(scratch.books, c, direction, n, e, fills, 0)
-        if filled < n and nlev == level_prices.shape[0]:
-            live.status[e] = SHORT_BOOK
-        temporary = 0.0
-        notional = 0.0
+        s, s_imp, v, a, eps, deficit = _minute_book(e, minute, mult, ep, sh, live)
         tick = ep.tick[e]
-        for f in range(nf):
-            q = fills[f]["qty"]
-            p = fills[f]["price"] * tick
-            temporary += direction * q * (p - s_imp)
-            notional += q * p
-        if log.out.shape[0] > 0:
+        filled, nlev, nf, temporary, notional = sweep_levels(
+            side, s_imp, v, a, eps, tick, sh.half_spread, deficit, n, sh.depth_sd,
+            sh.empty_prob, ep.keys[e], minute, capacity, cumulative, fill_prices, fill_qtys,
+        )  # fmt: skip
+        if filled < n:
+            left += 1
+            if nlev == capacity:
+                live.status[e] = SHORT_BOOK
+                short += 1
+        if fill_prices.shape[0] > 0:
             start = log.offsets[e]
             for f in range(nf):
-                log.out[start + f] = fills[f]
+                row = log.out[start + f]
+                row.taker_id = e
+                row.maker_id = BULK_ID
+                row.price = fill_prices[f]
+                row.qty = fill_qtys[f]
+                row.side = direction
         s0 = ep.s0[e]
         acc[e, TEMPORARY] += temporary
         acc[e, PERMANENT] += direction * filled * (s_imp - s)
@@ -228,19 +225,23 @@ def execute_chunk(lo, hi, c, minute, mult, orders, ep, sh, live, scratch, log):
         live.fill_counts[e] = nf
         live.traded[e] += filled
         # Consumed depth partly missing from the next rebuild, recovering with the half-life.
-        live.missing[e] = deficit * 0.5 ** (1.0 / sh.half_life) + sh.resilience * filled
+        live.missing[e] = deficit * recovery + sh.resilience * filled
         live.missing_minute[e] = minute + 1
+    return left, short
 
 
 @njit(cache=True)
 def levels_needed(lo, hi, minute, mult, working, ep, sh, live, level_prices, level_qtys, out):
     """Levels the orders of episodes lo..hi-1 will walk (an upper bound on their fills)."""
+    side = BID if sh.direction < 0 else ASK
     for e in range(lo, hi):
         out[e] = 0
         if working[e] > 0:
-            out[e] = _build_book(
-                e, minute, mult, working[e], ep, sh, live, level_prices, level_qtys
-            )[4]
+            _, s_imp, v, a, eps, deficit = _minute_book(e, minute, mult, ep, sh, live)
+            out[e] = build_levels(
+                side, s_imp, v, a, eps, ep.tick[e], sh.half_spread, deficit, working[e],
+                sh.depth_sd, sh.empty_prob, ep.keys[e], minute, level_prices, level_qtys,
+            )[0]  # fmt: skip
 
 
 # Own limit orders' ids: episode * ID_STRIDE + a per-episode sequence number, so a fill names

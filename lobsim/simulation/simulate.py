@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lobsim._memory import check_fits
 from lobsim.books.flow import day_sigma
 from lobsim.books.model import BookModel
-from lobsim.engine.batch import BookBatch
 from lobsim.engine.kernels import cancel
 from lobsim.engine.records import (
     ASK,
@@ -338,7 +338,7 @@ MIN_CHUNK = 256
 class _Engine:
     """Executes one decision's child orders of one day, chunk by chunk on threads.
 
-    One engine book per chunk, so chunks never share a book; the kernel releases the GIL (see
+    Buffers per chunk, so chunks never share state; the kernel releases the GIL (see
     ``execute_chunk`` on why not ``prange``). Chunks are numba's thread count
     (``numba.set_num_threads``) or fewer, at least ``MIN_CHUNK`` orders each.
     """
@@ -351,12 +351,14 @@ class _Engine:
         self.n_chunks = n_chunks = max(1, min(n // MIN_CHUNK, get_num_threads()))
         self.bounds = [int(b) for b in np.linspace(0, n, n_chunks + 1).astype(np.int64)]
         levels = run.book.max_levels
-        self.books = BookBatch(n_chunks, max_levels=levels, max_orders=levels + 1)
+        check_fits(
+            3 * 8 * n_chunks * levels,
+            f"book.max_levels = {levels} with {n_chunks} threads (the simulator's buffers)",
+        )
         self.scratch = Scratch(
-            books=self.books.state,
             level_prices=np.zeros((n_chunks, levels), dtype=np.int64),
             level_qtys=np.zeros((n_chunks, levels), dtype=np.int64),
-            fills=np.zeros((n_chunks, levels + 1), dtype=FILL_DTYPE),
+            cumulative=np.zeros((n_chunks, levels)),
         )
         self.working = np.zeros(len(run.initial), dtype=np.int64)
         self.passive: _Passive | None = None
@@ -387,16 +389,18 @@ class _Engine:
         batch = Orders(working, run.child_cost[k])
         passive = self._passive_for(d, k, decision)
         window = run.schedule.window(k)
+        left = bool(orders.any())
         for t in window:
-            if working[episodes].any():
-                self._minute(episodes, k, t, batch)
+            if left:
+                left = self._minute(episodes, k, t, batch)
             if passive is not None:
                 posting = t == window.start and decision is not None
                 limits = decision.limits if posting else None
                 passive.minute(d, k, t, limits, orders)
-            elif not working[episodes].any():
+            elif not left:
                 break
-        working[episodes] = 0  # the rest returns to the inventory
+        if left:
+            working[episodes] = 0  # the rest returns to the inventory
 
     def _passive_for(self, d: int, k: int, decision):
         """The passive books, made when a strategy first uses limit orders; None before."""
@@ -421,26 +425,26 @@ class _Engine:
         self.passive.start_day(d)
         return self.passive.resting(d)
 
-    def _minute(self, episodes: slice, k: int, t: int, batch: Orders) -> None:
+    def _minute(self, episodes: slice, k: int, t: int, batch: Orders) -> bool:
+        """Minute t of decision k's orders; True while some are still working."""
         run = self.run
         mult = run.mult[t - 1]
         log = self._log(episodes, t, mult, batch.working) if self.record_fills else self._no_log
 
-        def chunk(c: int) -> None:
+        def chunk(c: int) -> tuple[int, int]:
             lo, hi = episodes.start + self.bounds[c], episodes.start + self.bounds[c + 1]
-            execute_chunk(lo, hi, c, t, mult, batch, run.ep, run.sh, run.live, self.scratch, log)
+            return execute_chunk(
+                lo, hi, c, t, mult, batch, run.ep, run.sh, run.live, self.scratch, log
+            )
 
         if self._pool is None:
-            chunk(0)
+            left, short = chunk(0)
         else:
-            list(self._pool.map(chunk, range(self.n_chunks)))
-        status = self.scratch.books.books
-        for c in range(self.n_chunks):
-            if status[c, BK_STATUS]:  # an engine refusal: raise what it was
-                self.books.check(c, "simulating a decision")
-        short = run.live.status[episodes]
-        if short.any():  # OK is 0
-            e = episodes.start + int(np.flatnonzero(short == SHORT_BOOK)[0])
+            counts = list(self._pool.map(chunk, range(self.n_chunks)))
+            left, short = (sum(column) for column in zip(*counts, strict=True))
+        if short:
+            status = run.live.status[episodes]
+            e = episodes.start + int(np.flatnonzero(status == SHORT_BOOK)[0])
             volume = run.ep.volume[run.ep.day[e], t - 1, run.ep.stock[e]] * mult
             raise InputError(
                 f"the child order of {run.orders[k, e]} shares for "
@@ -452,6 +456,7 @@ class _Engine:
             )
         if self.record_fills:
             self._fill_tables.append(_fills_frame(run, episodes, k, t, log))
+        return left > 0
 
     def _log(self, episodes: slice, t: int, mult: float, working: np.ndarray) -> FillLog:
         """A fill log sized by the levels each order of the day will walk."""

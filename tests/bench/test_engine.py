@@ -48,3 +48,37 @@ def test_random_stream_numbers_orders_like_the_facades():
     numbered = stream["order_ids"][stream["kinds"] != bench.EV_CANCEL]
 
     assert numbered.tolist() == list(range(1, len(numbered) + 1))
+
+
+def test_compile_time_is_reported_apart_from_the_timed_figures():
+    figures = bench.run(quick=True)
+
+    assert next(iter(figures)) == "compile_seconds"
+    assert figures["compile_seconds"] >= 0
+
+
+def test_the_lean_book_replays_a_stream_as_the_reference_book_does():
+    stream = bench.random_stream(np.random.default_rng(3), 3000)
+    args = [stream[k] for k in bench.STREAM_FIELDS]
+    lean = bench.LeanBook()
+
+    fills, ends, results = lean.replay(stream)
+
+    ref = ReferenceBook()
+    ref_fills, ref_ends, ref_results = ref.replay(*args)
+    assert fills == ref_fills.tolist()
+    assert (ends, results) == (ref_ends.tolist(), ref_results.tolist())
+    for side in (bench.BID, bench.ASK):
+        assert lean.queues(side) == ref._queues(side)
+
+
+def test_a_lean_book_that_disagrees_stops_the_benchmark(monkeypatch):
+    match = bench.LeanBook.match
+
+    def keeps_a_share(self, direction, limit, qty, taker_id):
+        return match(self, direction, limit, max(qty - 1, 0), taker_id)
+
+    monkeypatch.setattr(bench.LeanBook, "match", keeps_a_share)
+
+    with pytest.raises(RuntimeError, match="lean book"):
+        bench.run(quick=True)

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import slow_examples
+
 from .harness import SIDES, Harness
 
 sides = st.sampled_from(SIDES)
@@ -56,7 +58,11 @@ def test_capacity_refusals_are_justified_and_change_nothing(cmds):
 
 
 @pytest.mark.slow
-@settings(max_examples=100_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=slow_examples(100_000, ci=12_000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(commands)
 def test_engine_matches_reference_slow(cmds):
     run(cmds, Harness())

@@ -46,6 +46,22 @@ def test_too_few_days_for_a_single_fold_is_an_error():
         walk_forward_folds(104)
 
 
+def test_too_few_days_is_an_error_about_the_folds_as_a_whole():
+    with pytest.raises(InputError) as caught:
+        walk_forward_folds(104)
+
+    assert caught.value.key == ()
+    assert str(caught.value) == "walk_forward_folds" + caught.value.detail
+
+
+def test_a_bad_size_is_an_error_about_that_argument():
+    with pytest.raises(InputError) as caught:
+        walk_forward_folds(600, step_days=0)
+
+    assert caught.value.key == ("step_days",)
+    assert caught.value.detail == " must be an int >= 1, got 0"
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"train_days": 0}, {"test_days": -1}, {"step_days": 0}, {"count": 0}, {"train_days": 1.5}],

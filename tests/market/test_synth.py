@@ -237,8 +237,11 @@ def test_bad_arguments_are_refused(kwargs, fragment):
     ],
 )
 def test_bad_calibration_is_refused_naming_the_field(field, value):
-    with pytest.raises(InputError, match=field):
+    with pytest.raises(InputError, match=field) as caught:
         SynthParams(**{field: value})
+
+    assert caught.value.key == (field,)
+    assert str(caught.value) == f"SynthParams.{field}{caught.value.detail}"
 
 
 def test_thin_preset_trades_in_whole_trades_and_keeps_expected_volume():

@@ -83,6 +83,32 @@ def test_a_non_finite_cost_names_the_row_and_column(tmp_path):
         load_run(_broken(tmp_path, change))
 
 
+def test_a_fractional_fold_names_the_row_and_column(tmp_path):
+    def change(episodes, decisions, manifest):
+        episodes["fold"] = episodes["fold"].astype(float)
+        episodes.loc[4, "fold"] = 0.5
+
+    with pytest.raises(ReportError, match=r"row 4, column 'fold': expected a whole number"):
+        load_run(_broken(tmp_path, change))
+
+
+def test_a_cost_of_text_is_refused(tmp_path):
+    def change(episodes, decisions, manifest):
+        episodes["cost"] = episodes["cost"].astype(str)
+
+    with pytest.raises(ReportError, match=r"column 'cost': expected numbers"):
+        load_run(_broken(tmp_path, change))
+
+
+def test_columns_are_read_as_the_run_contract_types_them(random_run):
+    run = load_run(random_run)
+
+    kinds = run.episodes.dtypes.map(str).to_dict()
+    assert kinds["fold"] == kinds["shares"] == kinds["posted_shares"] == "int64"
+    assert kinds["cost"] == kinds["penalty_cost"] == "float64"
+    assert kinds["day"] == "datetime64[ms]"
+
+
 def test_a_repeated_episode_is_refused(tmp_path):
     def change(episodes, decisions, manifest):
         episodes.loc[len(episodes)] = episodes.iloc[3]

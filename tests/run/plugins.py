@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 
-from lobsim import InputError, Observation, TrainData
+from lobsim import InputError, Observation, TrainData, fit_digest
 
 
 class DieOnce:
@@ -84,3 +85,65 @@ class RaisesInFit:
 class RaisesInDecide:
     def decide(self, obs):
         return obs.remaining / undefined_scale  # noqa: F821
+
+
+def _count_fit(counter: str) -> None:
+    """One line per fit in the file ``counter`` (O_APPEND: whole lines from any process)."""
+    fd = os.open(counter, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def fit_count(counter: str | Path) -> int:
+    """How many fits the strategies counting into ``counter`` made."""
+    path = Path(counter)
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+class _CountsFits:
+    """Sells along its training volume profile at the decision bars, scaled per stock and
+    decision by seeded noise (so the seed matters), and counts its fits in ``counter``;
+    ``sleep`` seconds of fitting make it slow enough for tasks to meet at its fit."""
+
+    def __init__(self, counter: str, key: str = "train", sleep: float = 0.0) -> None:
+        self.counter = counter
+        self.key = key
+        self.sleep = sleep
+
+    def fit(self, train: TrainData) -> None:
+        _count_fit(self.counter)
+        time.sleep(self.sleep)
+        rng = np.random.default_rng(train.seed)
+        bars = train.panel.volume.mean(axis=0)[train.schedule.decision_times - 1]  # (K, N)
+        weights = bars * rng.uniform(0.5, 1.5, size=bars.shape) + 1e-9
+        self.left_ = 1.0 - np.cumsum(weights, axis=0) / weights.sum(axis=0)
+
+    def decide(self, obs: Observation) -> np.ndarray:
+        return obs.initial * self.left_[obs.k, obs.stock]
+
+
+class CountsFits(_CountsFits):
+    """:class:`_CountsFits` with a ``fit_key``: ``key="train"`` digests what its fit reads
+    (equal across variants that change only the book's noise), ``key="book"`` adds the whole
+    book (noise included: differs between such variants), ``key="none"`` returns None."""
+
+    def fit_key(self, train: TrainData) -> str | None:
+        if self.key == "none":
+            return None
+        parts = [vars(self), train.panel, train.schedule, train.parent, train.seed]
+        if self.key == "book":
+            parts.append(train.book)
+        return fit_digest(*parts)
+
+
+class CountsFitsWithoutKey(_CountsFits):
+    """:class:`_CountsFits` without a ``fit_key``: never shared."""
+
+
+class BadFitKey(_CountsFits):
+    """A ``fit_key`` that returns neither a digest nor None."""
+
+    def fit_key(self, train: TrainData):
+        return 42

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lobsim.run.outdir import check_out_dir
 from tests.run.conftest import TINY, run_cli, write_scenario
 
 
@@ -204,3 +205,19 @@ def _hash(scenario):
     from lobsim.scenario import load_scenario
 
     return load_scenario(scenario).content_hash
+
+
+def test_a_directory_killed_while_writing_its_marker_counts_as_empty(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    code = (
+        "import os, sys\n"
+        "from lobsim._atomic import atomic_file\n"
+        "with atomic_file(sys.argv[1], exclusive=True) as tmp:\n"
+        "    tmp.write_text('{}')\n"
+        "    os._exit(9)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(out / ".lobsim-run")], check=False)
+    assert [p.name for p in out.iterdir()] != []
+
+    check_out_dir(out, "0" * 64)  # no error: only lobsim's own temporary is there

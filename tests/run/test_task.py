@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from lobsim import BookModel, InputError, Schedule, TrainData, simulate, synthesize_market
 from lobsim.run import build_plan, run_task, strategy_seed
 from lobsim.run.assemble import format_headline, headline, unfilled_warnings
 from lobsim.run.task import DECISIONS, EPISODES, book_seed, is_done, parent_orders
+from lobsim.rundir import SCHEMAS, TABLES
 from lobsim.scenario import parse_scenario
 from lobsim.strategies.vwap import VWAP
 from tests.run.conftest import TINY
@@ -197,3 +199,12 @@ def test_the_headline_shows_what_was_left_unfilled_only_when_something_was(clean
     (warning,) = unfilled_warnings(table)
     assert warning.startswith(f"warning: {labels[0]} left ")
     assert f"on {int(first.sum())} of {int(first.sum())} stock-days" in warning
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_the_runs_tables_are_stored_as_their_schemas_say(clean_run, name):
+    stored = pq.read_schema(clean_run / name)
+
+    schema = SCHEMAS[name]
+    assert stored.names[: len(schema)] == schema.names
+    assert [stored.field(f.name).type for f in schema] == schema.types

@@ -9,6 +9,7 @@ import pytest
 from lobsim import ScenarioError
 from lobsim.market import SYNTH_PRESETS
 from lobsim.scenario import load_scenario, parse_scenario, scenario_from_dict
+from lobsim.scenario._convert import key_path
 from lobsim.scenario.schema import SyntheticMarketSpec
 
 
@@ -83,6 +84,32 @@ def test_drought_error_names_its_index(minimal_text):
     )
     with pytest.raises(ScenarioError, match=r"book\.droughts\[1\]: need 1 <= first <= last"):
         parse_scenario(text)
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("[schedule]\nlag = 0", ("schedule", "lag")),  # a check of the Schedule's
+        ("[book]\nalpha = -2.0", ("book", "alpha")),  # of the BookModel's
+        (
+            "[[book.droughts]]\nfirst = 1\nlast = 2\nmultiplier = 0.0",
+            ("book", "droughts", 0, "multiplier"),
+        ),
+        (
+            "[market.synthetic.params]\nadv_range = [0.0, 1.0]",
+            ("market", "synthetic", "params", "adv_range"),
+        ),
+        ("[impact]\npermanent = -1.0", ("impact", "permanent")),  # of the schema's
+        ("[parent]\nside = 1", ("parent", "side")),  # of the conversion's
+    ],
+)
+def test_an_error_about_one_value_carries_its_key_path(minimal_text, table, key):
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(minimal_text + "\n" + table + "\n")
+
+    error = caught.value
+    assert error.key == key
+    assert str(error) == key_path(key) + error.detail
 
 
 def test_per_stock_epsilon_is_read_as_a_tuple(minimal_text):

@@ -125,3 +125,38 @@ def test_override_of_an_array_of_tables_sets_it_whole(minimal_text):
 def test_override_can_set_the_whole_sweep(minimal_text):
     scenario = parse_scenario(minimal_text, overrides=["sweep={book.alpha = [0.3, 0.4]}"])
     assert [v.label for v in expand_sweep(scenario)] == ["book.alpha=0.3", "book.alpha=0.4"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("schedule.lag=0", "--set schedule.lag=0: schedule.lag must be in [1, interval=5], got 0"),
+        (  # a check across tables, about the value the --set gave
+            "book.epsilon=[0.1, 0.2]",
+            "--set book.epsilon=[0.1, 0.2]: book.epsilon has 2 values but "
+            "market.synthetic.stocks = 4",
+        ),
+    ],
+)
+def test_a_refused_value_that_a_set_gave_names_the_set(minimal_text, override, message):
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(minimal_text, overrides=[override])
+
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("schedule.minutes=7", "schedule.interval=5 does not divide minutes=7"),
+        (  # a value inside the array the --set gave
+            "book.droughts=[{first = 9, last = 3, multiplier = 0.5}]",
+            "book.droughts[0]: need 1 <= first <= last, got 9..3",
+        ),
+    ],
+)
+def test_a_refused_value_that_a_set_did_not_give_does_not_name_it(minimal_text, override, message):
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(minimal_text, overrides=[override])
+
+    assert str(caught.value) == message

@@ -12,6 +12,7 @@ from lobsim.books.flow import background_flow
 from lobsim.engine import ASK, BID, BUY, FILL_DTYPE, SELL, BookBatch, ReferenceBook, submit_limit
 from lobsim.engine.records import BK_STATUS, BULK_ID, OK
 from lobsim.simulation.passive import BACKGROUND, MID_THROUGH, passive_minute, reference_minute
+from tests.conftest import slow_examples
 
 
 def _shape(side, mid, rng, levels=12):
@@ -100,7 +101,11 @@ def test_the_passive_minute_matches_the_reference(seed):
 
 
 @pytest.mark.slow
-@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=slow_examples(10_000, ci=3_000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.integers(0, 2**32 - 1))
 def test_the_passive_minute_matches_the_reference_slow(seed):
     _run(seed, minutes=12)

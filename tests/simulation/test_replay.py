@@ -19,6 +19,7 @@ from lobsim.market.lobster import (
     write_lobster,
 )
 from lobsim.simulation.replay import reference_replay, replay_lobster
+from tests.conftest import slow_examples
 
 A, B = 1_000_100, 999_900  # best ask and bid, LOBSTER units
 
@@ -92,7 +93,11 @@ def test_random_days_written_on_the_reference_book_replay_without_a_mismatch(see
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=slow_examples(300, ci=90),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.integers(0, 2**31), st.sampled_from([1, 3, 10, 50]))
 def test_random_days_replay_without_a_mismatch_slow(seed, levels):
     report = replay_lobster(synthesize_lobster(6000, levels=levels, seed=seed))

@@ -6,6 +6,7 @@ import pytest
 
 from lobsim import (
     BookModel,
+    InputError,
     MarketPanel,
     Schedule,
     StrategyError,
@@ -250,3 +251,11 @@ def test_the_closed_form_and_the_simulator_agree_on_a_single_child():
 
     exact = powerlaw_cost(PARENT, panel.volume[0, t - 1], panel.price[0, t - 1], 0.5, 1e-3)
     np.testing.assert_allclose(e.temporary_cost, exact, rtol=2e-3)
+
+
+def test_an_order_that_needs_more_levels_than_the_book_holds_is_an_error_naming_the_key():
+    everything_at_once = Fixed(lambda o: np.zeros(o.n_episodes))
+    shallow = BookModel(epsilon=1e-3, levels_per_eps=100, max_levels=100)
+
+    with pytest.raises(InputError, match=r"needs more than book.max_levels=100 levels"):
+        run(strategy=everything_at_once, book=shallow, parent=np.array([200_000, 12_000]))

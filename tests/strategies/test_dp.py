@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lobsim import InputError, MarketPanel, Schedule, load_strategy, synthesize_market
-from lobsim.strategies._dp_kernels import policy_nb
+from lobsim import SELL, InputError, MarketPanel, Schedule, load_strategy, synthesize_market
+from lobsim.sandbox import Sandbox
+from lobsim.strategies._dp_kernels import policy_nb, volume_state_nb
 from lobsim.strategies.almgren_chriss import PowerLawAC
-from lobsim.strategies.dp import DynamicProgramming
+from lobsim.strategies.dp import DynamicProgramming, _label
 from lobsim.strategies.vwap import VWAP
 from tests.strategies.folds import make_fold
 
@@ -187,5 +188,82 @@ def test_a_different_schedule_is_refused(fold):
         other.cost(dp)
 
 
+class _RecordingDP(DynamicProgramming):
+    """The DP strategy, keeping the volume state of every decision it makes."""
+
+    def volume_state(self, obs):
+        bins = super().volume_state(obs)
+        self.seen_.append(bins.copy())
+        return bins
+
+
+@pytest.mark.parametrize("half_life", [8.0, np.inf])
+def test_volume_states_carried_from_decision_to_decision_are_the_fits(fold, half_life):
+    dp = fold.fitted(_RecordingDP(half_life=half_life))
+    dp.seen_ = []
+    days = fold.train.panel.days(0, 2)  # training days: the fit labelled them too
+    visible = fold.train.schedule.decision_times - fold.train.schedule.lag
+    states = np.empty((2, len(visible), days.volume.shape[2]))
+    volume_state_nb(days.volume, dp.profile_, visible, dp.decay_, states)
+
+    fold.simulate(dp, days)
+
+    seen = np.array(dp.seen_[: 2 * (len(visible) - 1)]).reshape(2, len(visible) - 1, -1)
+    np.testing.assert_array_equal(seen, _label(states, dp.edges_)[:, :-1])
+
+
+def test_decisions_out_of_order_are_refused(fold):
+    dp = fold.fitted(DynamicProgramming())
+    panel = fold.test
+    sandbox = Sandbox(
+        panel, fold.train.schedule, parent=fold.train.parent, side=SELL, adv=panel.adv
+    )
+    remaining = np.asarray(fold.train.parent, dtype=np.int64)
+    dp.decide(sandbox.observe(0, 0, remaining))
+
+    with pytest.raises(InputError, match="in order; expected k=1, got k=2"):
+        dp.decide(sandbox.observe(0, 2, remaining))
+
+
 def test_short_name_is_registered():
     assert load_strategy("dp") is DynamicProgramming
+
+
+def test_keep_fractions_of_whole_days_are_what_each_decision_keeps(fold):
+    dp = fold.fitted(DynamicProgramming())
+    panel = fold.test
+    whole = dp.keep_fractions(panel.volume)  # (D, K, N)
+    sandbox = Sandbox(
+        panel, fold.train.schedule, parent=fold.train.parent, side=SELL, adv=panel.adv
+    )
+    remaining = np.asarray(fold.train.parent, dtype=np.int64)
+
+    for d in range(panel.n_days):
+        for k in range(fold.train.schedule.n_decisions):
+            obs = sandbox.observe(d, k, remaining)
+            np.testing.assert_array_equal(dp.keep_fraction(obs), whole[d, k, obs.stock])
+    assert np.all((whole >= 0) & (whole <= 1))
+    assert whole.std() > 0  # the state moves it
+
+
+def test_keep_fraction_is_the_share_decide_keeps_of_any_holdings(fold):
+    dp = fold.fitted(DynamicProgramming())
+    twin = DynamicProgramming.from_fitted_state(dp.fitted_state())
+    panel = fold.test
+    sandbox = Sandbox(
+        panel, fold.train.schedule, parent=fold.train.parent, side=SELL, adv=panel.adv
+    )
+    held = np.asarray(fold.train.parent, dtype=np.int64) // 3
+
+    for k in range(fold.train.schedule.n_decisions - 1):
+        obs = sandbox.observe(0, k, held)
+        keep = dp.keep_fraction(obs)  # of one parent order
+        np.testing.assert_allclose(twin.decide(obs) / held, keep, rtol=1e-6)
+
+
+def test_fitted_state_makes_the_same_policy_again(fold):
+    dp = fold.fitted(DynamicProgramming(bins=5, half_life=12.0))
+    again = DynamicProgramming.from_fitted_state(dp.fitted_state())
+
+    np.testing.assert_array_equal(fold.simulate(again).inventory, fold.simulate(dp).inventory)
+    assert (again.bins, again.half_life) == (5, 12.0)
