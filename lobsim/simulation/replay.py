@@ -37,7 +37,9 @@ documents it; after each one, its best L levels can be held against the orderboo
     message could explain (the order's owner, displaced, is taken to withdraw them);
   - a submission on the other side priced through our orders trades with them first, at
     their limits, and rests only what is left; later messages about its shares we took are
-    reconciled as for liquidity our market orders took;
+    reconciled as for liquidity our market orders took, until its price's level comes back
+    from beyond the file's depth: what we owed of it is then forgotten with the orders known
+    there (the row's depth is the level's, and later messages about it take from that);
   - a level that enters the top L from beyond the file's depth puts the depth it shows ahead
     of our orders there (we cannot know which came first; the cautious reading);
   - each message so changed counts as adjusted. Cross trades (the auctions) never reach our
@@ -303,7 +305,7 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
             elif t == CANCELLATION or t == DELETION or t == EXECUTION:
                 want = size[k]
                 taken = reduce_order(state, 0, order_id[k], want)
-                ours = taken < want and _ours(fills, nf, order_id[k])
+                ours = taken < want and _ours(fills, left, nf, order_id[k])
                 if taken == 0 and not ours:
                     counters[SEEDED] += 1
                     taken = _take_bulk(state, side, price[k], want)
@@ -319,6 +321,8 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
                     counters[ADJUSTED] += 1
                 if taken != want:
                     counters[INCONSISTENT] += 1
+            if nf > 0:
+                _forget_owed(book, k, price, fill_order, fill_row, left, nf, own_side)
             counters[RESEEDED] += _reseed(state, book, k)
             if state.books[0, BK_STATUS] != OK:
                 return state.books[0, BK_STATUS], nf
@@ -341,13 +345,14 @@ def _replay(state, kind, order_id, size, price, direction, book, compare, counte
 
 
 @njit(cache=True)
-def _ours(fills, nf, maker):
+def _ours(fills, left, nf, maker):
     """Whether an own order took from the known order ``maker`` (our market order from it,
-    or it, crossing, from our limit order)."""
+    or it, crossing, from our limit order, while shares of it are owed: a reseed may have
+    forgotten them, :func:`_forget_owed`)."""
     if maker < 0:
         return False
     for f in range(nf):
-        if fills[f].maker_id == maker or fills[f].taker_id == maker:
+        if fills[f].maker_id == maker or (fills[f].taker_id == maker and left[f] > 0):
             return True
     return False
 
@@ -568,6 +573,30 @@ def _reseed(state, book, k):
                 count += _set_level(state, side, p, 0)
                 i = min(i, state.books[0, BK_LEVELS + side] - 1)
     return count
+
+
+@njit(cache=True)
+def _forget_owed(book, k, price, fill_order, fill_row, left, nf, own_side):
+    """Before :func:`_reseed` seeds row k: forget the shares of the submissions that crossed
+    our limit orders (on ``own_side``) and that later messages have not yet matched
+    (``left``), where their price's level comes back from beyond the file's depth. As for the
+    orders known there, what became of them was not written, and the row's depth, which they
+    are in if they still rest, is the level's (:func:`_set_level`); later messages about
+    those submissions take from it. Our market orders' fills (``fill_order`` >= 0) keep
+    theirs (see :func:`replay_lobster`)."""
+    side = BID if own_side == ASK else ASK  # where the submissions that crossed ours rest
+    n_file = book.shape[1] // 4
+    offset = 0 if side == ASK else 2
+    last = 4 * (n_file - 1) + offset
+    if book[k - 1, last + 1] == 0:
+        return  # the previous row showed the whole side: nothing was beyond it
+    worst = book[k - 1, last]
+    for j in range(n_file):
+        p = book[k, 4 * j + offset]
+        if book[k, 4 * j + offset + 1] > 0 and better(side, worst, p):
+            for f in range(nf):
+                if left[f] > 0 and fill_order[f] < 0 and price[fill_row[f] - 1] == p:
+                    left[f] = 0
 
 
 @njit(cache=True)

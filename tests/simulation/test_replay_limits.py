@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lobsim.engine.records import ASK, BID, BK_LEVELS, LV_PRICE, LV_QTY
@@ -149,6 +149,42 @@ def test_a_buy_programs_bid_is_reached_like_a_sell_programs_ask():
     assert level(book, BID, B) == 60
 
 
+WIDE = (1, 1, 100, A + 100, -1, A + 100, 300, B, 200)  # A - 100 and A free inside the spread
+
+
+def test_shares_we_traded_with_that_come_back_into_the_files_depth_are_not_resting_twice():
+    rows = [
+        WIDE,
+        (1, 9, 70, A - 100, 1, A + 100, 300, A - 100, 70),  # a bid through our 50: 20 rest
+        (4, 9, 40, A - 100, 1, A + 100, 300, A - 100, 30),  # its 20 and 20 of what we took
+        (1, 10, 100, A, 1, A + 100, 300, A, 100),  # a better bid: A - 100 leaves the depth
+        (3, 10, 100, A, 1, A + 100, 300, A - 100, 30),  # it goes: order 9's 30 come back
+        (3, 9, 30, A - 100, 1, A + 100, 300, B, 200),  # and go: none may stay behind
+        (1, 11, 100, A - 100, -1, A - 100, 100, B, 200),  # an ask there rests, crossing none
+    ]
+    book, fills = replayed(rows, 1, A - 100, 50)
+    assert fills == [(9, A - 100, 50)]
+    # The level came back as the row shows it, order 9 forgotten with what we owed of it;
+    # its deletion took that depth, and the ask of row 7 found no bid there.
+    assert level(book, BID, A - 100) == 0 and level(book, ASK, A - 100) == 100
+    assert book.counters[INCONSISTENT] == 0 and book.counters[ADJUSTED] == 2
+
+
+def test_shares_we_traded_with_that_went_beyond_the_files_depth_are_not_looked_for():
+    rows = [
+        WIDE,
+        (1, 9, 70, A - 100, 1, A + 100, 300, A - 100, 70),  # a bid through our 50: 20 rest
+        (4, 9, 40, A - 100, 1, A + 100, 300, A - 100, 30),  # we owe the file 30 of order 9
+        (1, 10, 100, A, 1, A + 100, 300, A, 100),  # a better bid: A - 100 leaves the depth
+        (3, 10, 100, A, 1, A + 100, 300, A - 100, 50),  # back: 9 went, 12 came, unwritten
+        (4, 12, 50, A - 100, 1, A + 100, 300, B, 200),  # order 12 executes: all the 50
+    ]
+    book, fills = replayed(rows, 1, A - 100, 50)
+    assert fills == [(9, A - 100, 50)]
+    assert level(book, BID, A - 100) == 0 and level(book, BID, B) == 200
+    assert book.counters[INCONSISTENT] == 0
+
+
 def test_cancelled_orders_leave_and_the_mid_leaves_ours_out():
     book = _StockDay(day([SEED, (1, 2, 100, A, -1, A, 400, B, 200)]), 34_200.0, ASK, 0)
     book.advance(1)
@@ -163,6 +199,8 @@ def test_cancelled_orders_leave_and_the_mid_leaves_ours_out():
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**31), st.sampled_from([1, 5, 10]), st.sampled_from([SELL, BUY]))
+@example(seed=245, levels=1, direction=SELL)  # the first test above, on a random day
+@example(seed=63, levels=1, direction=SELL)  # the second (owed shares gone beyond)
 def test_random_days_keep_the_book_consistent_around_our_orders(seed, levels, direction):
     """On random days with our orders posted at random times and prices near the touch:
     fills at our limits, never more than posted, and no message the book cannot take."""
