@@ -213,8 +213,9 @@ def test_a_saved_torch_policy_runs_as_a_strategy(tmp_path, how):
     e = pd.read_parquet(tmp_path / "run" / "episodes.parquet")
     agent = e[e["strategy"] == "agent"].reset_index(drop=True)
 
-    def act(obs):
-        return np.where(obs[:, 0] < 0.2, 0.55, 0.05)
+    def act(obs):  # in float32, as the network computes it: 0.55 would round shares apart
+        late = (obs[:, 0] < 0.2).astype(np.float32)
+        return (np.float32(0.5) * late + np.float32(0.05)).astype(np.float64)
 
     np.testing.assert_allclose(-agent["cost_bps"].to_numpy(), _policy_returns(scenario, act),
                                rtol=1e-6)  # fmt: skip

@@ -109,7 +109,8 @@ def test_intraday_volume_shocks_decay_with_the_calibrated_half_life(market, lag)
 
 
 def test_without_intraday_shocks_minute_volumes_do_not_persist():
-    params = SynthParams(intraday_shock_sd=0.0)
+    # Each day's own profile shape would persist through the day too: held fixed here.
+    params = SynthParams(intraday_shock_sd=0.0, profile_day_sd=0.0, heavy_close=1.0)
     panel = synthesize_market(4, 20, minutes=MINUTES, seed=7, params=params)
     residual = _intraday_residual(panel.volume)
 
@@ -118,7 +119,10 @@ def test_without_intraday_shocks_minute_volumes_do_not_persist():
     assert abs(lag30) < 0.05
 
 
-def test_the_morning_predicts_the_rest_of_the_day(market):
+def test_the_morning_predicts_the_rest_of_the_day():
+    # The intraday shocks' persistence, without each day's own shape around it.
+    params = SynthParams(profile_day_sd=0.0, heavy_close=1.0)
+    market = synthesize_market(N_STOCKS, N_DAYS, minutes=MINUTES, seed=7, params=params)
     residual = _intraday_residual(market.volume)
 
     morning = residual[:, :60].mean(axis=1).reshape(-1)
@@ -199,12 +203,18 @@ def test_constant_mode_volume_is_adv_over_minutes_everywhere():
     np.testing.assert_array_equal(panel.volume, np.broadcast_to(universe.adv / 50, (6, 50, 4)))
 
 
-def test_prices_do_not_depend_on_the_volume_mode():
+def test_prices_do_not_depend_on_the_volume_mode_off_the_volume_clock():
     modes = ("stochastic", "deterministic", "constant")
+    independent = SynthParams(volume_volatility=0.0)
 
-    prices = [synthesize_market(4, 6, minutes=50, seed=2, volume_mode=m).price for m in modes]
+    prices = [
+        synthesize_market(4, 6, minutes=50, seed=2, volume_mode=m, params=independent).price
+        for m in modes
+    ]
 
     assert prices[0].tobytes() == prices[1].tobytes() == prices[2].tobytes()
+    clocked = synthesize_market(4, 6, minutes=50, seed=2).price  # the default: on the clock
+    assert clocked.tobytes() != prices[0].tobytes()
 
 
 @pytest.mark.parametrize(

@@ -55,13 +55,16 @@ def test_out_of_range_is_refused():
         SynthParams(volume_volatility=-0.5)
 
 
-def test_days_of_their_own_are_off_by_default_and_each_does_what_it_says():
-    plain = synthesize_market(6, 260, seed=5)
-    same = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.0,
-                                                                heavy_close=1.0))  # fmt: skip
-    np.testing.assert_array_equal(plain.volume, same.volume)
+def test_days_of_their_own_are_on_by_default_and_each_does_what_it_says():
+    off = {"profile_day_sd": 0.0, "heavy_close": 1.0}
+    plain = synthesize_market(6, 260, seed=5, params=SynthParams(**off))
+    default = synthesize_market(6, 260, seed=5)
+    same = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.6,
+                                                                heavy_close=3.0))  # fmt: skip
+    np.testing.assert_array_equal(default.volume, same.volume)
+    assert not np.array_equal(default.volume, plain.volume)
 
-    half = synthesize_market(6, 260, seed=5, params=SynthParams(half_day_minutes=210))
+    half = synthesize_market(6, 260, seed=5, params=SynthParams(**off, half_day_minutes=210))
     early = [str(d) for d, v in zip(half.dates, half.volume, strict=True) if v[210:].sum() == 0]
     assert early == ["2020-11-27", "2020-12-24"]  # the Friday after Thanksgiving, Dec 24
     i = list(half.dates.astype(str)).index("2020-11-27")
@@ -70,13 +73,15 @@ def test_days_of_their_own_are_off_by_default_and_each_does_what_it_says():
     others[[i, list(half.dates.astype(str)).index("2020-12-24")]] = False
     np.testing.assert_array_equal(half.volume[others], plain.volume[others])
 
-    heavy = synthesize_market(6, 260, seed=5, params=SynthParams(heavy_close=4.0))
+    heavy = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.0,
+                                                                 heavy_close=4.0))  # fmt: skip
     fridays = [str(d) in ("2020-03-20", "2020-06-19", "2020-09-18", "2020-12-18")
                for d in heavy.dates]  # fmt: skip
     ratio = heavy.volume[fridays, -1].sum() / plain.volume[fridays, -1].sum()
     assert 2.5 < ratio < 4.5  # the closing spike, four times (the bar's other volume stays)
 
-    varied = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.6))
+    varied = synthesize_market(6, 260, seed=5, params=SynthParams(profile_day_sd=0.6,
+                                                                  heavy_close=1.0))  # fmt: skip
 
     def opening_share_sd(panel):  # across days, per stock: how much the open's weight moves
         share = panel.volume[:, :30].sum(axis=1) / panel.volume.sum(axis=1)
