@@ -4,13 +4,14 @@ On a synthetic universe of 100 stocks (60 training days of 390 minutes, 401 inpu
 78 decisions a day) and on every device there is (CPU always, CUDA where available):
 
 - seconds per training epoch (median wall time of the epochs of a short fit; feature
-  building excluded), joint mode (one network, 116,100 parameters) with one torch thread (the
-  default) and with all the cores this process may use, and per-stock mode (100 networks,
-  one thread).
+  building excluded): the default shared mode (one network of 5,281 parameters that every
+  stock runs, one step per decision), the paper's joint mode (one network, 116,100
+  parameters, one step per minute) with one torch thread (the default) and with all the
+  cores this process may use, and per-stock mode (100 networks, one thread).
 - milliseconds of one inference step (one ``decide`` call, in NumPy on the host whatever the
   training device): a batch is one trading day, so one call covers the 100 stocks of a day,
-  one forward pass over the minutes since the previous decision; median and max over every
-  decision of 45 test days, joint and per-stock.
+  one forward pass over the rows since the previous decision; median and max over every
+  decision of 45 test days, for each mode.
 - a whole fold with the default options (early stopping on the last 10 training days):
   seconds to fit, and the test days' cost against VWAP in the simulator. The target is a
   fold trained to beat VWAP in under 10 minutes on 2 CPU cores.
@@ -93,20 +94,28 @@ def _inference(strategy, test, data: TrainData) -> tuple[float, float]:
 def _device_figures(device: str, data: TrainData, test) -> dict:
     n_stocks = data.panel.n_stocks
     figures: dict = {}
+    shared = _timed_fit(data, epochs=3, device=device, threads=1)
+    _check(shared.n_parameters == 4 * 32 * 41 + 33, f"shared parameters {shared.n_parameters}")
+    figures[f"shared_epoch_s_{device}"] = statistics.median(shared.history_["seconds"])
+    figures["shared_parameters"] = shared.n_parameters
     for threads in sorted({1, _cores()}) if device == "cpu" else [1]:
-        joint = _timed_fit(data, epochs=3, device=device, threads=threads)
+        joint = _timed_fit(
+            data, mode="joint", hidden=50, layers=2, epochs=3, device=device, threads=threads
+        )
         label = f"{device}_{threads}thread" if device == "cpu" else device
         figures[f"joint_epoch_s_{label}"] = statistics.median(joint.history_["seconds"])
     expected = 4 * 50 * (1 + 4 * n_stocks + 50 + 2) + 4 * 50 * 102 + 51 * n_stocks
     _check(joint.n_parameters == expected, f"joint parameters {joint.n_parameters}")
     figures["joint_parameters"] = joint.n_parameters
 
-    per_stock = _timed_fit(data, mode="per_stock", epochs=1, device=device, threads=1)
+    per_stock = _timed_fit(
+        data, mode="per_stock", hidden=50, layers=2, epochs=1, device=device, threads=1
+    )
     _check(per_stock.net_.n_stocks == n_stocks, "per-stock networks")
     figures[f"per_stock_epoch_s_{device}"] = per_stock.history_["seconds"][0]
     figures["per_stock_parameters_each"] = per_stock.n_parameters // n_stocks
     if device == "cpu":  # decisions run in NumPy on the host, whatever the training device
-        for mode, strategy in (("joint", joint), ("per_stock", per_stock)):
+        for mode, strategy in (("shared", shared), ("joint", joint), ("per_stock", per_stock)):
             ms, worst = _inference(strategy, test, data)
             figures[f"{mode}_inference_step_ms"] = ms
             figures[f"{mode}_inference_step_max_ms"] = worst

@@ -17,6 +17,11 @@ t_k - lag: the last bar the decision may see. Each row has 1 + 4N features:
 - ``[1+3N : 1+4N]`` VWAP inventory: the same for the VWAP schedule of each stock.
 
 Only bars 1..r enter row r, so the input that sets decision k covers bars up to t_k - lag.
+
+The shared network reads, of these rows, each stock's own five features and the
+cross-section's mean price and volume (:func:`stock_inputs`); with decision rows
+(:func:`pooled_rows`) one row stands for the bars since the previous decision, so decision k
+still sees bars up to t_k - lag and no later.
 """
 
 from __future__ import annotations
@@ -102,6 +107,66 @@ def minute_features(
     out[:, :, 1 + 2 * n_stocks : 1 + 3 * n_stocks] = twap[rows][None]
     out[:, :, 1 + 3 * n_stocks :] = vwap[rows][None]
     return out
+
+
+def stock_inputs(x: np.ndarray, n_stocks: int) -> np.ndarray:
+    """The shared network's inputs: rows (T, D, 1 + 4N) -> (T, D, N, 7).
+
+    Per stock: ``[0]`` the minute, ``[1:5]`` its own price, volume, TWAP and VWAP inventory
+    features, ``[5]`` and ``[6]`` the mean over the N stocks of the price and of the volume
+    feature (the market's return and activity relative to its profile).
+    """
+    n = n_stocks
+    x = np.asarray(x, dtype=np.float64)
+    price, volume = x[..., 1 : 1 + n], x[..., 1 + n : 1 + 2 * n]
+    out = np.empty((*x.shape[:-1], n, 7), dtype=np.float64)
+    out[..., 0] = x[..., :1]
+    out[..., 1] = price
+    out[..., 2] = volume
+    out[..., 3] = x[..., 1 + 2 * n : 1 + 3 * n]
+    out[..., 4] = x[..., 1 + 3 * n :]
+    out[..., 5] = price.mean(axis=-1, keepdims=True)
+    out[..., 6] = volume.mean(axis=-1, keepdims=True)
+    return out
+
+
+def span_ends(decision_times: np.ndarray, lag: int) -> np.ndarray:
+    """ndarray(int64, (J,)): where the spans of decision rows end, minutes 1..M.
+
+    Decision k reads bars up to t_k - lag; the decision row that it reads pools the bars since
+    the previous decision's. Span j covers minutes (ends[j-1], ends[j]] (ends[-1] := 0); the
+    decisions that see no bar (t_k - lag = 0) read the pre-open row.
+    """
+    ends = np.asarray(decision_times[:-1], dtype=np.int64) - lag
+    return np.unique(ends[ends > 0])
+
+
+def decision_rows_read(decision_times: np.ndarray, lag: int) -> np.ndarray:
+    """ndarray(int64, (K - 1,)): the decision row each decision but the last reads (0: the
+    pre-open row)."""
+    ends = np.asarray(decision_times[:-1], dtype=np.int64) - lag
+    return np.searchsorted(span_ends(decision_times, lag), ends, side="right")
+
+
+def pool_span(rows: np.ndarray, n_stocks: int) -> np.ndarray:
+    """One decision row from the minute rows of its span: (..., S, F) -> (..., F).
+
+    The span's last row, with the volume features replaced by their mean over the span (the
+    log of the geometric mean volume relative to the profile): the recurrence then steps once
+    per decision, not once per minute.
+    """
+    out = np.array(rows[..., -1, :], dtype=np.float32)
+    volume = slice(1 + n_stocks, 1 + 2 * n_stocks)
+    out[..., volume] = rows[..., volume].astype(np.float64).mean(axis=-2)
+    return out
+
+
+def pooled_rows(x: np.ndarray, ends: np.ndarray, n_stocks: int) -> np.ndarray:
+    """Minute rows (D, 1 + R, F), row 0 the pre-open row -> decision rows (D, 1 + J, F): the
+    pre-open row, then :func:`pool_span` of each span (ends from :func:`span_ends`, <= R)."""
+    starts = np.concatenate([[0], ends[:-1]])
+    spans = [pool_span(x[:, a + 1 : b + 1], n_stocks) for a, b in zip(starts, ends, strict=True)]
+    return np.concatenate([x[:, :1]] + [span[:, None] for span in spans], axis=1)
 
 
 def preopen_row(n_days: int, n_stocks: int) -> np.ndarray:

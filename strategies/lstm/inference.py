@@ -24,13 +24,14 @@ the recurrence, minute by minute, is a compiled loop (:func:`_recurrence`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from numba import njit
 
-from lobsim.strategies.lstm.model import JointNet, PerStockNet
+from lobsim.strategies.lstm.features import stock_inputs
+from lobsim.strategies.lstm.model import Ensemble, JointNet, PerStockNet, SharedNet
 
 # One LSTM layer's recurrent state: (h, c), each ndarray(float64, (G, D, H)).
 State = list[tuple[np.ndarray, np.ndarray]]
@@ -54,7 +55,11 @@ class Weights:
     head_w : ndarray(float64, (H, N) joint, (G, H) per stock)
     head_b : ndarray(float64, (N,) joint, (G,) per stock)
     joint : bool
-        One group with N outputs (JointNet), or G groups with one output each (PerStockNet).
+        One group with N outputs (JointNet, SharedNet), or G groups with one output each
+        (PerStockNet).
+    shared : int
+        SharedNet: the N stocks that each run the one network on their own inputs (0: not
+        shared).
     """
 
     w_input: np.ndarray
@@ -64,6 +69,7 @@ class Weights:
     head_w: np.ndarray
     head_b: np.ndarray
     joint: bool
+    shared: int = 0
 
     @property
     def groups(self) -> int:
@@ -95,9 +101,12 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def numpy_weights(net: JointNet | PerStockNet) -> Weights:
-    """The weights of a torch network (on any device) as :class:`Weights`, copied once."""
-    if isinstance(net, JointNet):
+def numpy_weights(net: JointNet | PerStockNet | SharedNet | Ensemble) -> Weights | tuple:
+    """The weights of a torch network (on any device) as :class:`Weights`, copied once; of
+    an :class:`~lobsim.strategies.lstm.model.Ensemble`, a tuple of its members'."""
+    if isinstance(net, Ensemble):
+        return tuple(numpy_weights(member) for member in net.members)
+    if isinstance(net, JointNet | SharedNet):
         lstm = net.lstm
 
         def param(name: str, layer: int) -> np.ndarray:
@@ -115,7 +124,9 @@ def numpy_weights(net: JointNet | PerStockNet) -> Weights:
         bias = [_array(net.b_ih[layer]) + _array(net.b_hh[layer]) for layer in layers]
         head_w, head_b = _array(net.head_w), _array(net.head_b)
     else:
-        raise TypeError(f"numpy_weights: a JointNet or PerStockNet, got {type(net).__name__}")
+        raise TypeError(
+            f"numpy_weights: a JointNet, SharedNet or PerStockNet, got {type(net).__name__}"
+        )
     groups, four_h, n_features = w_ih[0].shape
     scale = _gate_scale(four_h // 4)
     # torch's (G, 4H, F) -> (G, F, 4H), so that a row of inputs times it gives the gates
@@ -128,30 +139,40 @@ def numpy_weights(net: JointNet | PerStockNet) -> Weights:
         bias=tuple(_frozen((b * scale)[:, None, :]) for b in bias),
         head_w=_frozen(head_w),
         head_b=_frozen(head_b),
-        joint=isinstance(net, JointNet),
+        joint=isinstance(net, JointNet | SharedNet),
+        shared=net.n_stocks if isinstance(net, SharedNet) else 0,
     )
 
 
 def forward(
-    weights: Weights, x: np.ndarray, state: State | None = None
-) -> tuple[np.ndarray, State]:
+    weights: Weights | tuple, x: np.ndarray, state: State | list | None = None
+) -> tuple[np.ndarray, State | list]:
     """The network's outputs for input rows ``x`` from ``state``: what the torch module gives.
 
     Parameters
     ----------
-    weights : Weights
+    weights : Weights, or a tuple of them (an ensemble: its members' mean output)
     x : ndarray(float, (T, D, F))
         Input rows, time first (float32 features are read as float64).
     state : list of (h, c), optional
-        Per layer, each ndarray(float64, (G, D, H)), as returned by the previous call; None
-        for zeros (the start of a day).
+        Per layer, each ndarray(float64, (G, D, H)), as returned by the previous call (for
+        an ensemble, one such list per member); None for zeros (the start of a day).
 
     Returns
     -------
-    z : ndarray(float64, (T, D, N) joint, (T, D, G) per stock)
+    z : ndarray(float64, (T, D, N) joint or shared, (T, D, G) per stock)
     state : list of (h, c)
         The state after the last row, to pass to the next call.
     """
+    if isinstance(weights, tuple):  # an ensemble: the mean of its members' outputs
+        states = [None] * len(weights) if state is None else state
+        outputs = [forward(w, x, s) for w, s in zip(weights, states, strict=True)]
+        return np.mean([z for z, _ in outputs], axis=0), [s for _, s in outputs]
+    if weights.shared:  # every stock of every day is a sequence of its own
+        n_rows, n_days = x.shape[:2]
+        inputs = stock_inputs(x, weights.shared).reshape(n_rows, n_days * weights.shared, -1)
+        z, state = forward(replace(weights, shared=0), inputs, state)
+        return z.reshape(n_rows, n_days, weights.shared), state
     n_rows, n_days, n_features = x.shape
     groups, hidden = weights.groups, weights.hidden
     # Layer 0 reads one input shared by every group: all rows in one product, (G, T*D, 4H).

@@ -1,15 +1,19 @@
 """The networks, the schedule they define and its differentiable power-law cost (torch).
 
-Both networks read the same input, a sequence of minute rows (T, D, 1 + 4N) (time first),
-and return one pre-activation per stock and row. The policy at decision k reads row t_k - lag:
+Every network reads the same input, a sequence of rows (T, D, 1 + 4N) (time first: minute
+rows, or decision rows that pool the minutes between decisions), and returns one
+pre-activation per stock and row (:class:`SharedNet` runs one small network on each stock's
+own and the market's features; :class:`JointNet` and :class:`PerStockNet` are the paper's).
+The policy at decision k reads the last row it may see (minute t_k - lag):
 
     keep_k = sigmoid(base_k + z_k),    held_k = keep_0 * ... * keep_k,
 
 where ``held_k`` is the fraction of the parent order remaining after decision k, and
 ``base_k = logit(R_k / R_{k-1})`` is the fixed (not trained) logit of the share of its
-remaining inventory that VWAP keeps at decision k (R_k = 1 - VWAP's cumulative weight). The
-inventory never rises (keep_k in (0, 1)), the last decision sells what is left, and with the
-final layer at zero (its initialisation) the schedule is exactly VWAP's.
+remaining inventory that VWAP keeps at decision k (R_k = 1 - VWAP's cumulative weight), or
+that a base policy (the DP) keeps that day (:func:`keep_logits`). The inventory never rises
+(keep_k in (0, 1)), the last decision sells what is left, and with the final layer at zero
+(its initialisation) the schedule is exactly the base's.
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ def base_logits(vwap_weights: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         logit = np.log(held_after) - np.log(vwap_weights[:, :-1])
     return np.clip(np.nan_to_num(logit, nan=BASE_LOGIT_CLIP), -BASE_LOGIT_CLIP, BASE_LOGIT_CLIP).T
+
+
+def keep_logits(keep: np.ndarray) -> np.ndarray:
+    """logit of keep fractions in [0, 1], clipped as :func:`base_logits` clips VWAP's."""
+    keep = np.clip(keep, 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        logit = np.log(keep) - np.log1p(-keep)
+    return np.clip(logit, -BASE_LOGIT_CLIP, BASE_LOGIT_CLIP)
 
 
 def child_fractions(z: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
@@ -130,6 +142,78 @@ class JointNet(nn.Module):
         """x (T, D, F) -> (z (T, D, N), state); ``state`` carries over between calls."""
         h, state = self.lstm(x, state)
         return self.head(h), state
+
+
+SHARED_FEATURES = 7
+
+
+def stock_inputs(x: torch.Tensor, n_stocks: int) -> torch.Tensor:
+    """What the shared network reads for each stock: (T, D, 1 + 4N) -> (T, D, N, 7).
+
+    Per stock: the minute, its own price, volume, TWAP and VWAP inventory features, and the
+    cross-section's mean price and volume features (the market: see
+    :func:`lobsim.strategies.lstm.features.stock_inputs`, the same in NumPy).
+    """
+    n = n_stocks
+    price, volume = x[..., 1 : 1 + n], x[..., 1 + n : 1 + 2 * n]
+    own = [x[..., :1].expand_as(price), price, volume, x[..., 1 + 2 * n : 1 + 3 * n]]
+    own.append(x[..., 1 + 3 * n :])
+    market = [price.mean(dim=-1, keepdim=True), volume.mean(dim=-1, keepdim=True)]
+    return torch.stack(own + [m.expand_as(price) for m in market], dim=-1)
+
+
+class SharedNet(nn.Module):
+    """One small network that every stock runs on its own inputs and the market's.
+
+    Each stock's sequence is its own price, volume and inventories beside the cross-section's
+    mean price and volume (:func:`stock_inputs`, 7 features), through LSTM layers of H units
+    and a linear head with one output; the weights are the same for every stock. Where the
+    joint network must track N stocks' volume in its H units, and a per-stock network learns
+    from its stock's few training days alone, this one learns from all N x D sequences what
+    holds for any stock (a universal model, as Sirignano and Cont 2019 find for price
+    formation). 4H(7 + H + 2) + 4H(2H + 2)(L - 1) + H + 1 parameters: 5,281 for H = 32, L = 1.
+    """
+
+    def __init__(
+        self, n_stocks: int, hidden: int, layers: int, generator: torch.Generator
+    ) -> None:
+        super().__init__()
+        self.n_stocks = n_stocks
+        with torch.random.fork_rng(devices=[]):
+            self.lstm = nn.LSTM(SHARED_FEATURES, hidden, layers)
+            self.head = nn.Linear(hidden, 1)
+        for p in self.lstm.parameters():
+            _uniform_(p, 1.0 / math.sqrt(hidden), generator)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x (T, D, 1 + 4N) -> (z (T, D, N), state); the state is per (day, stock)."""
+        n_rows, n_days = x.shape[:2]
+        inputs = stock_inputs(x, self.n_stocks).reshape(n_rows, n_days * self.n_stocks, -1)
+        h, state = self.lstm(inputs, state)
+        return self.head(h).reshape(n_rows, n_days, self.n_stocks), state
+
+
+class Ensemble(nn.Module):
+    """Networks trained apart, from their own initial weights and minibatches, whose outputs
+    are averaged: the policy's logits are the mean of theirs. Averaging independent fits
+    cancels much of what each learned from the noise of the few training days."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    @property
+    def n_stocks(self) -> int:
+        return self.members[0].n_stocks
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x (T, D, F) -> (mean z, list of each member's state)."""
+        states = [None] * len(self.members) if state is None else state
+        outputs = [member(x, s) for member, s in zip(self.members, states, strict=True)]
+        z = torch.stack([z for z, _ in outputs]).mean(dim=0)
+        return z, [s for _, s in outputs]
 
 
 class PerStockNet(nn.Module):

@@ -17,20 +17,31 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lobsim import InputError, Observation, Schedule, TrainData
+from lobsim import InputError, Observation, Schedule, TrainData, atomic_file, fit_digest
+from lobsim.strategies.dp import DynamicProgramming
 from lobsim.strategies.lstm.features import (
     inventory_paths,
     minute_features,
+    pool_span,
     preopen_row,
     volume_floor,
 )
 from lobsim.strategies.lstm.inference import forward, numpy_weights
-from lobsim.strategies.lstm.model import JointNet, PerStockNet, base_logits
-from lobsim.strategies.lstm.train import LOSSES, Settings, day_set, train_network
+from lobsim.strategies.lstm.model import (
+    Ensemble,
+    JointNet,
+    PerStockNet,
+    SharedNet,
+    base_logits,
+    keep_logits,
+)
+from lobsim.strategies.lstm.train import LOSSES, DaySet, Settings, day_set, train_network
 from lobsim.strategies.vwap import volume_weights
 
-MODES = ("joint", "per_stock")
-CHECKPOINT_FORMAT = 1
+MODES = ("shared", "joint", "per_stock")
+ROWS = ("minutes", "decisions")
+BASES = ("vwap", "dp")
+CHECKPOINT_FORMAT = 2
 # Per-stock networks are trained a few at a time: (stocks x days) sequences per backward pass.
 _PER_STOCK_SEQUENCES = 500
 
@@ -64,34 +75,47 @@ def torch_threads(n: int):
 class LSTM:
     """LSTM execution policy: VWAP adjusted, decision by decision, by a trained network.
 
-    Each minute the network reads the minute index and, for every stock of the universe, the
-    price, the volume and the TWAP and VWAP inventories (1 + 4N inputs, see
-    :mod:`strategies.lstm.features`), through two LSTM layers of 50 units and a linear head
-    with a sigmoid per stock: the share of its remaining inventory that the stock keeps at the
-    decision, around VWAP's (:mod:`strategies.lstm.model`). The inventory never rises, the last
-    decision sells the rest, and the untrained network is exactly VWAP. ``fit`` trains on the
-    fold's training days with Adam on the closed-form power-law cost, early-stopping on the
-    last days of the window (:mod:`strategies.lstm.train`).
+    By default (``mode="shared"``) one small network runs on every stock: at each decision
+    it reads, for its stock, the minute, the price, the volume and the TWAP and VWAP
+    inventories, beside the cross-section's mean price and volume (7 inputs, see
+    :func:`strategies.lstm.features.stock_inputs`), pooled over the bars since the previous
+    decision (``rows="decisions"``), through one LSTM layer of 32 units and a linear head
+    with a sigmoid: the share of its remaining inventory that the stock keeps at the
+    decision, around VWAP's (:mod:`strategies.lstm.model`). The inventory never rises, the
+    last decision sells the rest, and the untrained network is exactly VWAP (``base="dp"``:
+    the DP policy's schedule instead). ``fit`` trains on the fold's training days with Adam
+    on the closed-form power-law cost, early-stopping on the last days of the window
+    (:mod:`strategies.lstm.train`). The paper's networks, which read every stock's inputs
+    each minute (1 + 4N inputs, two layers of 50 units), are ``mode="joint"`` (one network
+    with N outputs) and ``mode="per_stock"`` (one network per stock).
+
+    Why shared: a joint network must track N stocks' volume in its H units (50 units for 100
+    stocks), and a per-stock network learns from its own stock's 50 training days alone; the
+    shared one learns from all N x D stock-days what holds for any stock. On the paper
+    scenario it closes about twice the share of the VWAP-to-hindsight gap that the joint
+    network did, in a fraction of the time (one step per decision, 5,281 parameters).
 
     Training runs in torch on ``device``. ``decide`` does not use torch: ``fit`` and
     :meth:`load` copy the network's weights once into float64 NumPy arrays (``weights_``) and
     every decision runs the forward pass on the host (:mod:`strategies.lstm.inference`). A
-    batch is one day, so a pass is batch 1 over the minutes since the previous decision (5
-    rows at 5-minute decisions), about 0.55 M multiply-adds for the joint network of 100
-    stocks: per-call overhead, not arithmetic, sets its time. Measured on one CPU thread
-    (joint, 100 stocks, 50 units, 2 layers): the torch pass took about 300-350 us and a
-    ``decide`` about 500 us; the NumPy pass takes about 230-260 us and a ``decide`` about
-    320 us (a 45-day simulation of 100 stocks: 2.8 s before, 2.1 s after). Per-stock
-    networks of 100 stocks are another matter: 11 M weights read at every decision bound
-    the time, and float64 NumPy (about 14 ms a ``decide``) is slower than float32 torch was
-    (about 11 ms). If you change ``net_`` by hand, refresh the copy:
-    ``weights_ = inference.numpy_weights(net_)``.
+    batch is one day, so a pass covers the rows since the previous decision (the shared
+    network: one row for each of the N stocks; the paper's: 5 minute rows at 5-minute
+    decisions, about 0.55 M multiply-adds for the joint network of 100 stocks): per-call
+    overhead, not arithmetic, sets its time. Measured on one CPU thread (joint, 100 stocks,
+    50 units, 2 layers): the torch pass took about 300-350 us and a ``decide`` about 500 us;
+    the NumPy pass takes about 230-260 us and a ``decide`` about 320 us (a 45-day
+    simulation of 100 stocks: 2.8 s before, 2.1 s after). Per-stock networks of 100 stocks
+    are another matter: 11 M weights read at every decision bound the time, and float64
+    NumPy (about 14 ms a ``decide``) is slower than float32 torch was (about 11 ms). If you
+    change ``net_`` by hand, refresh the copy: ``weights_ = inference.numpy_weights(net_)``.
 
     Parameters
     ----------
-    mode : {"joint", "per_stock"}
-        "joint": one network with N outputs for the whole universe (116,100 parameters for
-        N = 100). "per_stock": one network per stock with one output, as in the paper
+    mode : {"shared", "joint", "per_stock"}
+        "shared": one network that every stock runs on its own and the market's inputs
+        (5,281 parameters for 32 units and one layer, whatever N). "joint": one network with
+        N outputs for the whole universe (116,100 parameters for N = 100, 50 units, 2
+        layers). "per_stock": one network per stock with one output, as in the paper
         (111,051 parameters each for N = 100).
     epochs : int
         Most passes over the training days.
@@ -100,7 +124,7 @@ class LSTM:
     seed : int, optional
         None: the fold's seed (``train.seed``) as is; an int picks another stream of it.
     hidden, layers : int
-        LSTM units per layer and layers.
+        LSTM units per layer and layers (the paper's networks: 50 and 2).
     batch_days : int
         Training days per Adam step.
     patience : int
@@ -114,6 +138,19 @@ class LSTM:
         Joint mode: relabel the stocks of every training day by a random permutation (inputs,
         VWAP base and costs together). The default None means True in joint mode and False in
         per-stock mode, where each network learns its own stock.
+    rows : {"minutes", "decisions"}, optional
+        The input's time step: one row per minute, or one per decision pooling the bars
+        since the previous one (the span's last row, its volume feature averaged:
+        :func:`strategies.lstm.features.pool_span`), five times fewer recurrent steps at
+        5-minute decisions. None: "decisions" in shared mode, "minutes" (the paper's) in
+        the others.
+    members : int
+        Networks trained apart (own initial weights and minibatches) whose logits are
+        averaged; 1: one network.
+    base : {"vwap", "dp"}
+        The schedule the network adjusts, and the untrained network's: VWAP's keep fractions
+        (the same every day), or those of a :class:`~lobsim.strategies.dp.DynamicProgramming`
+        policy fitted on the same days (each day's own, as the DP would trade it).
     loss : {"bps", "dollars"}
         Unit of the training cost: bps of each order's value (every stock weighs the same) or
         currency (expensive stocks dominate).
@@ -135,17 +172,20 @@ class LSTM:
 
     def __init__(
         self,
-        mode: str = "joint",
+        mode: str = "shared",
         epochs: int = 100,
-        lr: float = 1e-3,
+        lr: float = 3e-3,
         seed: int | None = None,
-        hidden: int = 50,
-        layers: int = 2,
+        hidden: int = 32,
+        layers: int = 1,
         batch_days: int = 10,
         patience: int = 20,
         validation_days: int | None = None,
         alpha_noise_train: float = 0.0,
         permute_stocks: bool | None = None,
+        rows: str | None = None,
+        members: int = 1,
+        base: str = "vwap",
         loss: str = "bps",
         device: str = "auto",
         threads: int | None = None,
@@ -163,6 +203,9 @@ class LSTM:
         self.validation_days = validation_days
         self.alpha_noise_train = alpha_noise_train
         self.permute_stocks = permute_stocks
+        self.rows = rows
+        self.members = members
+        self.base = base
         self.loss = loss
         self.device = device
         self.threads = threads
@@ -185,7 +228,11 @@ class LSTM:
             fail("mode", f"one of {MODES}")
         if self.loss not in LOSSES:
             fail("loss", f"one of {LOSSES}")
-        for name in ("epochs", "hidden", "layers", "batch_days", "patience"):
+        if self.rows is not None and self.rows not in ROWS:
+            fail("rows", f"None or one of {ROWS}")
+        if self.base not in BASES:
+            fail("base", f"one of {BASES}")
+        for name in ("epochs", "hidden", "layers", "batch_days", "patience", "members"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 fail(name, "an int >= 1")
         if not (isinstance(self.lr, float | int) and 0 < self.lr < 1):
@@ -220,18 +267,29 @@ class LSTM:
         ):
             fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
 
+    @property
+    def rows_(self) -> str:
+        """The input rows in use: the option, or its default for the mode."""
+        if self.rows is not None:
+            return self.rows
+        return "decisions" if self.mode == "shared" else "minutes"
+
     def _threads(self) -> int:
         if self.threads is not None:
             return int(self.threads)
         return getattr(self, "threads_", 1)
 
-    def _generator(self, seed) -> torch.Generator:
+    def _generator(self, seed, member: int = 0) -> torch.Generator:
+        """The torch generator of ensemble member ``member`` (0: the only one, or the first,
+        whose stream is the one a single network always had)."""
         if not isinstance(seed, np.random.SeedSequence):
             seed = np.random.SeedSequence(seed)
         if self.seed is not None:
             seed = np.random.SeedSequence(
                 seed.entropy, spawn_key=(*seed.spawn_key, 0x15, int(self.seed))
             )
+        if member:
+            seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0x16, member))
         value = int(seed.generate_state(1, np.uint64)[0])
         return torch.Generator().manual_seed(value)
 
@@ -260,10 +318,16 @@ class LSTM:
             "vwap": vwap,
         }
         self.base_ = base_logits(weights)
+        if self.base == "dp":
+            self.dp_ = DynamicProgramming()
+            self.dp_.fit(train)
         self.schedule_ = schedule
         self.tickers_ = tuple(panel.tickers)
         self.alpha_ = alpha
-        self.net_ = self._new_net(n_stocks, generator)
+        generators = [generator] + [
+            self._generator(train.seed, member) for member in range(1, self.members)
+        ]
+        self.net_ = self._new_net(n_stocks, generators)
         self.history_ = {
             "epochs": 0,
             "best_epoch": 0,
@@ -274,13 +338,37 @@ class LSTM:
         with torch_threads(self._threads()):
             self.net_.to(device)
             if schedule.n_decisions > 1 and np.any(parent > 0):
-                self.history_ = self._train(train, parent, device, generator)
+                self.history_ = self._train(train, parent, device, generators)
             self.net_.eval()
         self.device_ = device
         self.weights_ = numpy_weights(self.net_)
         if self.checkpoint_dir is not None:
             first, last = panel.dates[0], panel.dates[-1]
             self.save(Path(self.checkpoint_dir) / f"lstm-{self.mode}-{first}-{last}.pt")
+
+    def fit_key(self, train: TrainData) -> str:
+        """A digest of what ``fit`` reads (lobsim shares fits with equal keys across a sweep's
+        variants): the options, the training panel, schedule, the book's alpha and calibrated
+        eps (not its noise options, which training ignores), parent orders, seed, device and
+        threads."""
+        options = {
+            k: v
+            for k, v in vars(self).items()
+            if not k.endswith("_") and not k.startswith("_") and k != "progress"
+        }
+        return fit_digest(
+            "lobsim.strategies.lstm",
+            CHECKPOINT_FORMAT,
+            options,
+            train.panel,
+            train.schedule,
+            float(train.book.alpha),
+            train.book.epsilons(train.panel.n_stocks),
+            train.parent,
+            train.seed,
+            str(resolve_device(self.device, train.device)),
+            train.threads if self.threads is None else self.threads,
+        )
 
     @property
     def n_parameters(self) -> int:
@@ -289,35 +377,57 @@ class LSTM:
             raise InputError("lstm: fit() (or LSTM.load) must run before n_parameters")
         return sum(p.numel() for p in self.net_.parameters())
 
-    def _new_net(self, n_stocks: int, generator: torch.Generator):
-        cls = JointNet if self.mode == "joint" else PerStockNet
-        return cls(n_stocks, self.hidden, self.layers, generator)
+    def _new_net(self, n_stocks: int, generators: list[torch.Generator]):
+        cls = {"shared": SharedNet, "joint": JointNet, "per_stock": PerStockNet}[self.mode]
+        nets = [cls(n_stocks, self.hidden, self.layers, g) for g in generators]
+        return nets[0] if len(nets) == 1 else Ensemble(nets)
+
+    def day_set(
+        self,
+        price: np.ndarray,
+        volume: np.ndarray,
+        eps: np.ndarray,
+        parent: np.ndarray,
+        device: torch.device | str = "cpu",
+    ) -> DaySet:
+        """Days (price, volume: (D, M, N)) as the fit trains on them: the inputs, the base
+        policy's logits and the cost's terms (:func:`~lobsim.strategies.lstm.train.day_set`).
+
+        With ``base="dp"`` the base is the fitted DP's keep fraction on each of these days;
+        ``eps`` is the book's per-stock scale and ``parent`` the parent order per stock.
+        """
+        if self.base == "dp":
+            base = keep_logits(self.dp_.keep_fractions(volume)[:, :-1]).transpose(1, 0, 2)
+        else:
+            base = self.base_
+        return day_set(
+            price,
+            volume,
+            self.schedule_,
+            eps,
+            parent,
+            self.normaliser_,
+            base,
+            self.loss,
+            torch.device(device),
+            alpha=self.alpha_,
+            rows=self.rows_,
+        )
 
     def _train(
         self,
         train: TrainData,
         parent: np.ndarray,
         device: torch.device,
-        generator: torch.Generator,
+        generators: list[torch.Generator],
     ) -> dict:
-        panel, schedule = train.panel, train.schedule
+        panel = train.panel
         eps = train.book.epsilons(panel.n_stocks)
         held_out = panel.n_days // 6 if self.validation_days is None else self.validation_days
         split = panel.n_days - held_out
 
         def days(part: slice):
-            return day_set(
-                panel.price[part],
-                panel.volume[part],
-                schedule,
-                eps,
-                parent,
-                self.normaliser_,
-                self.base_,
-                self.loss,
-                device,
-                alpha=self.alpha_,
-            )
+            return self.day_set(panel.price[part], panel.volume[part], eps, parent, device)
 
         fit_days = days(slice(0, split))
         valid_days = days(slice(split, None)) if held_out else None
@@ -338,9 +448,15 @@ class LSTM:
             description=f"lstm {self.mode}",
         )
         self.net_.train()
-        return train_network(
-            self.net_, fit_days, valid_days, int(np.sum(parent > 0)), settings, generator
-        )
+        members = self.net_.members if isinstance(self.net_, Ensemble) else [self.net_]
+        histories = [
+            train_network(member, fit_days, valid_days, int(np.sum(parent > 0)), settings, g)
+            for member, g in zip(members, generators, strict=True)
+        ]
+        if len(histories) == 1:
+            return histories[0]
+        # The first member's curves, as for one network, and every member's beside them.
+        return {**histories[0], "members": histories}
 
     # -- inference -----------------------------------------------------------------------
 
@@ -369,25 +485,31 @@ class LSTM:
             if self._first_price is None:
                 self._first_price = np.array(obs.price[:, 0, :])
             norm = self.normaliser_
-            parts.append(
-                minute_features(
-                    obs.price[:, rows - 1, :],
-                    obs.volume[:, rows - 1, :],
-                    self._first_price,
-                    rows,
-                    norm["profile"],
-                    norm["floor"],
-                    norm["twap"],
-                    norm["vwap"],
-                    self.schedule_.minutes,
-                )
+            minute = minute_features(
+                obs.price[:, rows - 1, :],
+                obs.volume[:, rows - 1, :],
+                self._first_price,
+                rows,
+                norm["profile"],
+                norm["floor"],
+                norm["twap"],
+                norm["vwap"],
+                self.schedule_.minutes,
             )
+            if self.rows_ == "decisions":  # one row for the bars since the last decision
+                minute = pool_span(minute, len(self.tickers_))[:, None, :]
+            parts.append(minute)
         self._row = visible
         if parts:
             x = np.concatenate(parts, axis=1).transpose(1, 0, 2)
             z, self._state = forward(self.weights_, x, self._state)
             self._z = z[-1]  # (D, N): the output at the last row
-        keep = 1.0 / (1.0 + np.exp(-(self.base_[obs.k][None, :] + self._z)))
+        if self.base == "dp":
+            base = np.zeros_like(self._z)
+            base[obs.day, obs.stock] = keep_logits(self.dp_.keep_fraction(obs))
+        else:
+            base = self.base_[obs.k][None, :]
+        keep = 1.0 / (1.0 + np.exp(-(base + self._z)))
         self._held = self._held * keep
         return obs.initial * self._held[obs.day, obs.stock]
 
@@ -434,9 +556,13 @@ class LSTM:
             },
             "history": self.history_,
         }
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(blob, tmp)
-        os.replace(tmp, path)  # never a half-written checkpoint
+        if self.base == "dp":
+            blob["dp"] = {
+                k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                for k, v in self.dp_.fitted_state().items()
+            }
+        with atomic_file(path) as tmp:  # never a half-written checkpoint
+            torch.save(blob, tmp)
         return path
 
     @classmethod
@@ -463,8 +589,14 @@ class LSTM:
         strategy.base_ = blob["base"].numpy()
         strategy.normaliser_ = {k: v.numpy() for k, v in blob["normaliser"].items()}
         strategy.history_ = blob["history"]
+        if strategy.base == "dp":
+            dp = {
+                k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in blob["dp"].items()
+            }
+            strategy.dp_ = DynamicProgramming.from_fitted_state(dp)
         strategy.device_ = resolve_device(device)
-        net = strategy._new_net(len(strategy.tickers_), torch.Generator().manual_seed(0))
+        generators = [torch.Generator().manual_seed(0) for _ in range(strategy.members)]
+        net = strategy._new_net(len(strategy.tickers_), generators)
         net.load_state_dict(blob["state_dict"])
         strategy.net_ = net.to(strategy.device_).eval()
         strategy.weights_ = numpy_weights(strategy.net_)

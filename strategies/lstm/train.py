@@ -24,7 +24,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lobsim.strategies.lstm.features import day_features
+from lobsim.strategies.lstm.features import (
+    day_features,
+    decision_rows_read,
+    pooled_rows,
+    span_ends,
+)
 from lobsim.strategies.lstm.model import child_fractions, holdings_path, powerlaw_cost
 
 LOSSES = ("bps", "dollars")
@@ -41,7 +46,8 @@ class DaySet:
     rows : Tensor(int64, (K - 1,))
         The row read by each decision but the last.
     base : Tensor(float32, (K - 1, D, N))
-        VWAP's keep logits (the same every day until the stocks are permuted).
+        The base policy's keep logits: VWAP's (the same every day until the stocks are
+        permuted) or the DP's (each day's own).
     scale : Tensor(float32, (K, D, N))
         eps S Q of each traded bar in the loss's unit.
     log_qv : Tensor(float32, (K, D, N))
@@ -74,7 +80,7 @@ class DaySet:
     def permuted(self, perm: torch.Tensor) -> DaySet:
         """The same days with the stocks of day d put in the order ``perm[d]`` (D, N).
 
-        Inputs, VWAP logits and costs move together, so each day is the same market with its
+        Inputs, base logits and costs move together, so each day is the same market with its
         stocks relabelled.
         """
         n_days, n_stocks = perm.shape
@@ -144,16 +150,19 @@ def day_set(
     loss: str,
     device: torch.device,
     alpha: float = 0.5,
+    rows: str = "minutes",
 ) -> DaySet:
     """The tensors of whole days (price, volume: float64 (D, M, N)) for training or validation.
 
     ``normaliser`` holds the arrays of :mod:`lobsim.strategies.lstm.features` (profile, floor,
     twap, vwap); ``base`` is VWAP's keep logits (K - 1, N); ``alpha`` the book's shape, for the
-    penalty on what is left at the close.
+    penalty on what is left at the close (``base`` may also be (K - 1, D, N), a base per day);
+    ``rows`` "minutes" (one input row per minute) or
+    "decisions" (one per decision, pooling the minutes since the previous one:
+    :func:`~lobsim.strategies.lstm.features.pooled_rows`).
     """
     times = schedule.decision_times
-    rows = times[:-1] - schedule.lag
-    last_row = int(rows[-1]) if len(rows) else 0
+    last_row = max(int(times[-2]) - schedule.lag, 0) if len(times) > 1 else 0
     x = day_features(
         price,
         volume,
@@ -163,6 +172,11 @@ def day_set(
         normaliser["twap"],
         normaliser["vwap"],
     )
+    if rows == "decisions":
+        x = pooled_rows(x, span_ends(times, schedule.lag), price.shape[2])
+        read = decision_rows_read(times, schedule.lag)
+    else:
+        read = times[:-1] - schedule.lag
     fill_bar = schedule.fill_bars(volume)  # (D, K, N)
     filled = fill_bar > 0
     # The bar each order trades in (its own where it does not fill: it then costs nothing).
@@ -181,6 +195,7 @@ def day_set(
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
 
+    shape = (len(read), price.shape[0], price.shape[2])
     carry = None
     if not filled.all():
         # The close's penalty in the loss's unit: 1e4 eps u**p ... for bps, eps S0 Q ... for $.
@@ -197,8 +212,8 @@ def day_set(
         )
     return DaySet(
         x=tensor(x.transpose(1, 0, 2)),
-        rows=torch.as_tensor(rows, dtype=torch.long, device=device),
-        base=tensor(np.broadcast_to(base[:, None, :], (len(rows), price.shape[0], base.shape[1]))),
+        rows=torch.as_tensor(read, dtype=torch.long, device=device),
+        base=tensor(base if base.ndim == 3 else np.broadcast_to(base[:, None], shape)),
         scale=tensor(scale),
         log_qv=tensor(log_qv),
         carry=carry,
@@ -289,12 +304,12 @@ def train_network(
 ) -> dict:
     """Adam on the mean daily cost; keeps the weights with the best validation cost.
 
-    The untrained network (VWAP's schedule) is the first candidate, so the result never costs
-    more than VWAP on the validation days. Without validation days, the last weights are kept.
-    With ``permute_stocks`` every day of every minibatch has its stocks relabelled by a fresh
-    random permutation (inputs, VWAP logits and costs together): data augmentation that
-    makes the network learn from the cross-section what holds for any stock, not which
-    stock sits in which column of these few days.
+    The untrained network (the base policy: VWAP or the DP) is the first candidate, so the
+    result never costs more than the base on the validation days. Without validation days,
+    the last weights are kept. With ``permute_stocks`` every day of every minibatch has its
+    stocks relabelled by a fresh random permutation (inputs, base logits and costs
+    together): data augmentation that makes the network learn from the cross-section what
+    holds for any stock, not which stock sits in which column of these few days.
 
     Parameters
     ----------
@@ -310,8 +325,8 @@ def train_network(
     -------
     dict
         ``epochs`` run, ``best_epoch`` (0: the untrained start), ``train_loss``,
-        ``valid_cost`` and ``seconds`` (wall time) per epoch (lists), ``vwap_valid_cost``
-        (with validation days).
+        ``valid_cost`` and ``seconds`` (wall time) per epoch (lists), ``base_valid_cost``
+        (the untrained network's, with validation days).
     """
     optimiser = torch.optim.Adam(net.parameters(), lr=settings.lr)
     n_days, n_stocks = train.n_days, train.scale.shape[2]
@@ -327,7 +342,7 @@ def train_network(
     best = math.inf
     if valid is not None:
         best = mean_cost(net, valid, settings.alpha, n_active, settings.stock_chunk)
-        history["vwap_valid_cost"] = best
+        history["base_valid_cost"] = best
     best_state = copy.deepcopy(net.state_dict())
     since_best = 0
     bar = tqdm(

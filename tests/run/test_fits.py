@@ -105,6 +105,26 @@ def test_shared_fits_give_the_bytes_of_fitting_afresh(tmp_path):
     assert _tables(shared) == _tables(afresh)
 
 
+def test_the_lstm_shared_gives_the_bytes_of_the_lstm_fitted_afresh(tmp_path):
+    head, lstm = TINY.split("[strategies.lstm]")
+    sweep = '\n[sweep]\n"book.alpha_noise" = [0.1, 0.3]\n'
+    shared = write_scenario(tmp_path, f"{head}[strategies.lstm]{lstm}{sweep}", "shared.toml")
+    plain = write_scenario(
+        tmp_path,
+        f'{head}[strategies.lstm]\nclass = "tests.run.lstm_plugins:UnsharedLSTM"{lstm}{sweep}',
+        "plain.toml",
+    )
+    assert run_cli(shared, "--out", tmp_path / "shared") == 0
+    assert run_cli(plain, "--out", tmp_path / "plain") == 0
+
+    doc = json.loads((tmp_path / "shared" / "manifest.json").read_text())
+    reused = [t["strategies"]["lstm"]["fit_reused"] for t in doc["tasks"]]
+    assert reused == [False, False, True, True]
+    doc = json.loads((tmp_path / "plain" / "manifest.json").read_text())
+    assert not any(t["strategies"]["lstm"]["fit_reused"] for t in doc["tasks"])
+    assert _tables(tmp_path / "shared") == _tables(tmp_path / "plain")
+
+
 def test_workers_in_other_processes_share_fits(tmp_path):
     code, pooled, fits = _run(tmp_path, "pooled", "--workers", "2")
     _, afresh, _ = _run(tmp_path, "afresh", key="none")

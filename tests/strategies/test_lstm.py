@@ -14,11 +14,27 @@ import torch
 import lobsim
 from lobsim import InputError, Schedule, TrainData
 from lobsim.sandbox import Sandbox
+from lobsim.strategies.dp import DynamicProgramming
 from lobsim.strategies.lstm import LSTM, resolve_device
-from lobsim.strategies.lstm.features import day_features, inventory_paths, volume_floor
+from lobsim.strategies.lstm.features import (
+    day_features,
+    decision_rows_read,
+    inventory_paths,
+    pool_span,
+    span_ends,
+    stock_inputs,
+    volume_floor,
+)
 from lobsim.strategies.lstm.inference import numpy_weights
-from lobsim.strategies.lstm.model import JointNet, PerStockNet, base_logits, child_fractions
-from lobsim.strategies.lstm.train import day_set, mean_cost
+from lobsim.strategies.lstm.model import (
+    JointNet,
+    PerStockNet,
+    SharedNet,
+    base_logits,
+    child_fractions,
+)
+from lobsim.strategies.lstm.model import stock_inputs as torch_stock_inputs
+from lobsim.strategies.lstm.train import mean_cost
 from lobsim.strategies.vwap import VWAP, volume_weights
 
 N_STOCKS, N_DAYS = 4, 30
@@ -170,21 +186,31 @@ def test_untrained_joint_network_outputs_zero():
     assert torch.count_nonzero(z) == 0
 
 
-def test_untrained_policy_trades_exactly_like_vwap(train_data, held_out_panel):
-    strategy = LSTM(**FAST)
+@pytest.mark.parametrize(
+    ("options", "base"),
+    [({}, VWAP), ({"mode": "joint", "hidden": 16}, VWAP), ({"base": "dp"}, DynamicProgramming)],
+    ids=["shared", "joint", "shared-dp"],
+)
+def test_untrained_policy_trades_like_its_base(train_data, held_out_panel, options, base):
+    strategy = LSTM(**FAST, **options)
     strategy.fit(train_data)
     with torch.no_grad():  # back to the initial state of the final layer
         strategy.net_.head.weight.zero_()
         strategy.net_.head.bias.zero_()
     strategy.weights_ = numpy_weights(strategy.net_)  # what decide runs
-    vwap = VWAP()
-    vwap.fit(train_data)
+    reference = base()
+    reference.fit(train_data)
     run = {"book": train_data.book, "parent": train_data.parent, "adv": train_data.panel.adv}
 
     ours = lobsim.simulate(held_out_panel, strategy, **run).inventory
-    theirs = lobsim.simulate(held_out_panel, vwap, **run).inventory
+    theirs = lobsim.simulate(held_out_panel, reference, **run).inventory
 
-    np.testing.assert_array_equal(ours, theirs)
+    if base is VWAP:
+        np.testing.assert_array_equal(ours, theirs)
+    else:  # the DP keeps a share of what it holds, the LSTM plans shares of the parent: the
+        # two part by the rounding of each child order to whole shares, half a share a step
+        k = SCHEDULE.n_decisions
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=k / 2)
 
 
 def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data, held_out_panel):
@@ -203,16 +229,11 @@ def test_targets_never_rise_and_the_last_decision_liquidates(trained, train_data
 def test_decisions_follow_the_schedule_the_network_was_trained_on(
     trained, train_data, held_out_panel
 ):
-    data = day_set(
+    data = trained.day_set(
         held_out_panel.price,
         held_out_panel.volume,
-        SCHEDULE,
         train_data.book.epsilons(N_STOCKS),
         train_data.parent,
-        trained.normaliser_,
-        trained.base_,
-        "bps",
-        torch.device("cpu"),
     )
     with torch.no_grad():
         z, _ = trained.net_(data.x)  # whole days at once, as in training
@@ -303,7 +324,7 @@ def test_fit_leaves_torchs_global_state_alone(train_data):
 def test_checkpoint_round_trip_gives_identical_decisions(train_data, held_out_panel, tmp_path):
     strategy = LSTM(**FAST, checkpoint_dir=str(tmp_path))
     strategy.fit(train_data)
-    (path,) = tmp_path.glob("lstm-joint-*.pt")
+    (path,) = tmp_path.glob("lstm-shared-*.pt")
 
     loaded = LSTM.load(path, device="cpu")
 
@@ -316,23 +337,13 @@ def test_training_lowers_the_training_cost(train_data):
     strategy.fit(train_data)
     panel = train_data.panel
     eps = train_data.book.epsilons(N_STOCKS)
-    data = day_set(
-        panel.price,
-        panel.volume,
-        SCHEDULE,
-        eps,
-        train_data.parent,
-        strategy.normaliser_,
-        strategy.base_,
-        "bps",
-        torch.device("cpu"),
-    )
-    untrained = JointNet(N_STOCKS, 50, 2, torch.Generator().manual_seed(0))
+    data = strategy.day_set(panel.price, panel.volume, eps, train_data.parent)
+    untrained = strategy._new_net(N_STOCKS, [torch.Generator().manual_seed(0)])
 
     trained_cost = mean_cost(strategy.net_, data, 0.5, N_STOCKS)
-    vwap_cost = mean_cost(untrained, data, 0.5, N_STOCKS)
+    base_cost = mean_cost(untrained, data, 0.5, N_STOCKS)  # VWAP's schedule
 
-    assert trained_cost < vwap_cost
+    assert trained_cost < base_cost
 
 
 def test_early_stopping_keeps_the_best_validation_weights(train_data):
@@ -340,22 +351,14 @@ def test_early_stopping_keeps_the_best_validation_weights(train_data):
     panel = train_data.panel.days(N_DAYS - 10, N_DAYS)
 
     strategy.fit(train_data)
-    valid = day_set(
-        panel.price,
-        panel.volume,
-        SCHEDULE,
-        train_data.book.epsilons(N_STOCKS),
-        train_data.parent,
-        strategy.normaliser_,
-        strategy.base_,
-        "bps",
-        torch.device("cpu"),
+    valid = strategy.day_set(
+        panel.price, panel.volume, train_data.book.epsilons(N_STOCKS), train_data.parent
     )
     final = mean_cost(strategy.net_, valid, 0.5, N_STOCKS)
 
     history = strategy.history_
-    assert final == pytest.approx(min([history["vwap_valid_cost"], *history["valid_cost"]]))
-    assert final <= history["vwap_valid_cost"]
+    assert final == pytest.approx(min([history["base_valid_cost"], *history["valid_cost"]]))
+    assert final <= history["base_valid_cost"]
 
 
 def test_by_default_a_sixth_of_the_training_days_validates(train_data):
@@ -363,7 +366,7 @@ def test_by_default_a_sixth_of_the_training_days_validates(train_data):
 
     strategy.fit(train_data)
 
-    assert "vwap_valid_cost" in strategy.history_
+    assert "base_valid_cost" in strategy.history_
     assert len(strategy.history_["valid_cost"]) == 1
 
 
@@ -378,16 +381,8 @@ def test_per_stock_mode_trains_one_network_per_stock(per_stock, train_data, held
 
 def test_per_stock_training_lowers_the_training_cost(per_stock, train_data):
     panel = train_data.panel
-    data = day_set(
-        panel.price,
-        panel.volume,
-        SCHEDULE,
-        train_data.book.epsilons(N_STOCKS),
-        train_data.parent,
-        per_stock.normaliser_,
-        per_stock.base_,
-        "bps",
-        torch.device("cpu"),
+    data = per_stock.day_set(
+        panel.price, panel.volume, train_data.book.epsilons(N_STOCKS), train_data.parent
     )
     untrained = PerStockNet(N_STOCKS, 16, 2, torch.Generator().manual_seed(0))
 
@@ -446,6 +441,9 @@ def test_works_through_the_simulator_with_another_schedule(market):
         ("loss", "pct"),
         ("threads", 0),
         ("seed", -1),
+        ("rows", "hours"),
+        ("base", "twap"),
+        ("members", 0),
     ],
 )
 def test_bad_options_are_refused_naming_the_option(train_data, option, value):
@@ -503,3 +501,86 @@ def test_auto_device_is_cpu_without_cuda(monkeypatch):
 
 def test_registered_as_lstm():
     assert lobsim.load_strategy("lstm") is LSTM
+
+
+def test_shared_network_is_one_small_network_whatever_the_universe():
+    for n_stocks in (4, 100):
+        net = SharedNet(n_stocks, hidden=32, layers=1, generator=torch.Generator().manual_seed(0))
+        assert n_params(net) == 4 * 32 * (7 + 32 + 2) + 32 + 1 == 5_281
+
+
+def test_shared_network_runs_the_same_network_on_every_stock():
+    gen = torch.Generator().manual_seed(3)
+    net = SharedNet(N_STOCKS, 8, 1, gen)
+    with torch.no_grad():
+        net.head.weight.uniform_(-1, 1, generator=gen)
+    x = torch.randn(6, 2, 1 + 4 * N_STOCKS, generator=gen)
+    perm = torch.tensor([2, 0, 3, 1])
+    cols = torch.cat(
+        [torch.zeros(1, dtype=torch.long)] + [1 + b * N_STOCKS + perm for b in range(4)]
+    )
+
+    with torch.no_grad():
+        z, _ = net(x)
+        z_perm, _ = net(x[:, :, cols])
+
+    torch.testing.assert_close(z_perm, z[:, :, perm])  # relabelling stocks relabels outputs
+    assert not torch.allclose(z[:, :, 0], z[:, :, 1])  # each stock runs on its own inputs
+
+
+def test_shared_inputs_are_the_same_in_numpy_and_torch():
+    x = np.random.default_rng(4).standard_normal((5, 3, 1 + 4 * N_STOCKS))
+    ours = stock_inputs(x, N_STOCKS)
+    theirs = torch_stock_inputs(torch.from_numpy(x), N_STOCKS).numpy()
+
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_array_equal(ours[..., 2], x[..., 1 + N_STOCKS : 1 + 2 * N_STOCKS])
+    np.testing.assert_allclose(ours[..., 0, 6], x[..., 1 + N_STOCKS : 1 + 2 * N_STOCKS].mean(-1))
+
+
+def test_a_decision_row_pools_the_bars_since_the_previous_decision():
+    rows = np.random.default_rng(5).standard_normal((2, 5, 1 + 4 * N_STOCKS)).astype(np.float32)
+    pooled = pool_span(rows, N_STOCKS)
+    volume = slice(1 + N_STOCKS, 1 + 2 * N_STOCKS)
+
+    np.testing.assert_allclose(pooled[:, volume], rows[:, :, volume].mean(axis=1), rtol=1e-6)
+    others = np.ones(1 + 4 * N_STOCKS, dtype=bool)
+    others[volume] = False
+    np.testing.assert_array_equal(pooled[:, others], rows[:, -1, others])  # the last bar's
+
+
+def test_decision_rows_cover_each_decisions_bars_once():
+    ends = span_ends(SCHEDULE.decision_times, SCHEDULE.lag)
+    read = decision_rows_read(SCHEDULE.decision_times, SCHEDULE.lag)
+
+    np.testing.assert_array_equal(ends, SCHEDULE.decision_times[:-1] - SCHEDULE.lag)
+    np.testing.assert_array_equal(read, np.arange(1, SCHEDULE.n_decisions))  # 0: pre-open
+    late = Schedule(390, 5, 5)  # the first decision sees no bar: it reads the pre-open row
+    assert decision_rows_read(late.decision_times, late.lag)[0] == 0
+
+
+def test_an_ensemble_averages_members_trained_apart(train_data, held_out_panel):
+    strategy = LSTM(**FAST, members=2)
+    strategy.fit(train_data)
+    first, second = strategy.net_.members
+    x = torch.randn(4, 2, 1 + 4 * N_STOCKS)
+
+    with torch.no_grad():
+        z, _ = strategy.net_(x)
+        expected = (first(x)[0] + second(x)[0]) / 2
+    torch.testing.assert_close(z, expected)
+    assert not torch.equal(first.head.weight, second.head.weight)
+    assert len(strategy.history_["members"]) == 2
+    targets = decisions(strategy, held_out_panel, train_data.parent, train_data.panel.adv)
+    assert np.all(np.diff(targets, axis=0) <= 1e-9)
+
+
+def test_a_dp_based_policy_survives_a_checkpoint(train_data, held_out_panel, tmp_path):
+    strategy = LSTM(**FAST, base="dp", checkpoint_dir=str(tmp_path))
+    strategy.fit(train_data)
+    (path,) = tmp_path.glob("lstm-shared-*.pt")
+
+    loaded = LSTM.load(path, device="cpu")
+
+    args = (held_out_panel, train_data.parent, train_data.panel.adv)
+    np.testing.assert_array_equal(decisions(loaded, *args), decisions(strategy, *args))

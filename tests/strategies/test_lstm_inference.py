@@ -17,10 +17,17 @@ from lobsim import Schedule, TrainData
 from lobsim.sandbox import Sandbox
 from lobsim.strategies.lstm import LSTM
 from lobsim.strategies.lstm.inference import forward, numpy_weights
-from lobsim.strategies.lstm.model import JointNet, PerStockNet
+from lobsim.strategies.lstm.model import Ensemble, JointNet, PerStockNet, SharedNet
 
 N_STOCKS = 3
-NETS = {"joint": JointNet, "per_stock": PerStockNet}
+NETS = {
+    "joint": JointNet,
+    "per_stock": PerStockNet,
+    "shared": SharedNet,
+    "ensemble": lambda n, hidden, layers, gen: Ensemble(
+        [SharedNet(n, hidden, layers, gen), SharedNet(n, hidden, layers, gen)]
+    ),
+}
 
 
 def random_net(mode: str, hidden: int = 8, layers: int = 2, scale: float = 0.5, seed: int = 0):
@@ -47,8 +54,10 @@ def torch_forward(net, x: np.ndarray, state=None):
 
 def torch_state(mode: str, state) -> list[tuple[np.ndarray, np.ndarray]]:
     """torch's state in :func:`forward`'s layout: (h, c) per layer, each (G, D, H)."""
-    if mode == "joint":
-        h, c = state  # (L, D, H) each; one group
+    if mode == "ensemble":
+        return [torch_state("shared", member) for member in state]
+    if mode in ("joint", "shared"):
+        h, c = state  # (L, D, H) each (shared: D x N sequences); one group
         return [(h[layer, None].numpy(), c[layer, None].numpy()) for layer in range(len(h))]
     return [(h.numpy(), c.numpy()) for h, c in state]
 
@@ -65,7 +74,11 @@ def test_numpy_forward_matches_torch_in_float32(mode, layers, days):
     assert z.dtype == np.float64
     assert z.shape == (7, days, N_STOCKS)
     np.testing.assert_allclose(z, expected.numpy(), rtol=1e-5, atol=1e-6)
-    for (h, c), (h_ref, c_ref) in zip(state, torch_state(mode, expected_state), strict=True):
+    expected_state = torch_state(mode, expected_state)
+    if mode == "ensemble":  # one state per member
+        state = [layer for member in state for layer in member]
+        expected_state = [layer for member in expected_state for layer in member]
+    for (h, c), (h_ref, c_ref) in zip(state, expected_state, strict=True):
         np.testing.assert_allclose(h, h_ref, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(c, c_ref, rtol=1e-5, atol=1e-6)
 
@@ -128,7 +141,7 @@ def test_weights_are_float64_read_only_copies():
 
 
 def test_other_modules_are_refused():
-    with pytest.raises(TypeError, match="JointNet or PerStockNet"):
+    with pytest.raises(TypeError, match="JointNet, SharedNet or PerStockNet"):
         numpy_weights(torch.nn.LSTM(3, 4))
 
 
@@ -143,8 +156,10 @@ def market():
 @pytest.fixture(scope="module", params=list(NETS))
 def fitted(request, market):
     data = TrainData.for_training_days(market.days(0, 10), Schedule(), seed=2, device="cpu")
+    ensemble = request.param == "ensemble"
     strategy = LSTM(
-        mode=request.param,
+        mode="shared" if ensemble else request.param,
+        members=2 if ensemble else 1,
         epochs=2,
         lr=0.05,
         hidden=8,
@@ -192,12 +207,14 @@ def test_loaded_policy_has_the_same_numpy_weights(fitted, tmp_path):
 
     loaded = LSTM.load(strategy.save(tmp_path / "lstm.pt"), device="cpu")
 
-    for name in ("w_input", "head_w", "head_b"):
-        np.testing.assert_array_equal(
-            getattr(loaded.weights_, name), getattr(strategy.weights_, name)
-        )
-    for name in ("w_layer", "w_hh", "bias"):
-        for ours, theirs in zip(
-            getattr(loaded.weights_, name), getattr(strategy.weights_, name), strict=True
-        ):
-            np.testing.assert_array_equal(ours, theirs)
+    members = (
+        zip(loaded.weights_, strategy.weights_, strict=True)
+        if isinstance(strategy.weights_, tuple)
+        else [(loaded.weights_, strategy.weights_)]
+    )
+    for mine, theirs_all in members:
+        for name in ("w_input", "head_w", "head_b"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(theirs_all, name))
+        for name in ("w_layer", "w_hh", "bias"):
+            for ours, theirs in zip(getattr(mine, name), getattr(theirs_all, name), strict=True):
+                np.testing.assert_array_equal(ours, theirs)

@@ -41,6 +41,7 @@ def test_the_lstm_training_loss_is_what_the_simulator_charges(fold):
         "bps",
         torch.device("cpu"),
         alpha=lstm.alpha_,
+        rows=lstm.rows_,
     )
     assert data.carry is not None  # some windows of these days have no trade
     with torch.no_grad():
