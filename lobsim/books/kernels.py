@@ -200,6 +200,8 @@ def sweep_levels(
     nf = 0
     loss = 0.0
     notional = 0.0
+    # Two loops that take levels alike, not one with a branch per level: the branch cost
+    # about 6% of simulate() (bench simulate, 497 against 468 ns a child order).
     if depth_sd == 0.0 and empty_prob == 0.0:
         # The level whose upper edge holds qty - 1/2 shares: x(n) of the closed form.
         reach = ((qty - 0.5 + deficit) / volume) ** (1.0 / (1.0 + alpha)) / scale - offset

@@ -15,26 +15,9 @@ from tests.run.conftest import TINY, run_cli, write_scenario
 from tests.run.plugins import fit_count
 
 # Two variants (the book's noise, which no strategy here reads) x two folds.
-SHARE = """
-[run]
-name = "share"
-seed = 11
-
-[market.synthetic]
-stocks = 3
-days = 12
-
-[schedule]
-minutes = 30
-interval = 5
-
-[folds]
-train_days = 8
-test_days = 2
-step_days = 2
-count = 2
-
-[strategies.twap]
+SHARE = (
+    TINY.split("[strategies.twap]")[0]
+    + """[strategies.twap]
 
 [strategies.counts]
 class = "tests.run.plugins:{cls}"
@@ -45,6 +28,7 @@ sleep = {sleep}
 [sweep]
 "book.alpha_noise" = [0.1, 0.3]
 """
+)
 
 
 def _run(tmp_path, name, *args, cls="CountsFits", key="train", sleep=0.0, extra=""):
